@@ -1,0 +1,65 @@
+"""What the core decides to publish: full snapshots of the Tasks and ServiceRequests it owns.
+
+Each decision is a command (DESIGN.md convention 4) carrying the whole current content of
+the resource, so the boundary can build the full FHIR resource again on every status
+change (contract §5: a status change is the whole resource again with the same id).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from pipeline.levels import Level
+
+#: Task statuses that end a Task (rules.md §5).
+TERMINAL = frozenset({"rejected", "cancelled", "completed", "failed", "entered-in-error"})
+
+
+@dataclass(frozen=True, slots=True)
+class TaskRecord:
+    id: str
+    patient: str
+    rule: str  # e.g. "C-FOLLOWUP"; a referral Task carries its transition rule
+    code: str  # care-task code, or "fulfill" for a referral Task
+    status: str
+    priority: str  # routine | urgent | asap | stat
+    authored: datetime
+    due: datetime
+    description: str
+    focus: str | None  # "ServiceRequest/<id>" for referral Tasks, else triggering ref
+    last_modified: datetime | None = None
+    status_reason: str | None = None
+    target: Level | None = None  # referral Tasks: the referred level
+
+    @property
+    def open(self) -> bool:
+        return self.status not in TERMINAL
+
+
+@dataclass(frozen=True, slots=True)
+class ReferralRecord:
+    id: str
+    patient: str
+    rule: str
+    level: Level
+    direction: str  # "step-up" | "step-down"
+    status: str  # active | completed | revoked
+    priority: str
+    authored: datetime
+    reasons: tuple[str, ...]  # triggering resource refs ("Observation/x")
+    task_id: str
+    last_modified: datetime | None = None
+    status_reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """An event the state machine refuses (e.g. an illegal Task transition): dead letter."""
+
+    event_id: str
+    diagnostics: str  # "Task.status: completed → accepted is not an allowed transition"
+    expression: str  # FHIRPath-ish location, e.g. "Task.status"
+
+
+Output = TaskRecord | ReferralRecord
