@@ -1,0 +1,149 @@
+"""The ``carepath`` command: replay, worker, broker, tasks, rules, bench.
+
+Thin wiring only: parse arguments, build settings and rules once, call the module that
+does the work. Exit status 0 on success, 2 on a usage or configuration error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from agents.settings import Settings
+from pipeline.config import DEFAULT_RULES, RuleConfig, RulesFileError, load_rules
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _rules(path: str | None) -> RuleConfig:
+    return load_rules(path) if path else DEFAULT_RULES
+
+
+def _cmd_replay(args: argparse.Namespace) -> int:
+    from agents.replay import existing, parse_until, replay
+    from schemas.ingest import Limits
+
+    for p in args.events:
+        existing(p)
+    until = parse_until(args.until) if args.until else None
+    rules = _rules(args.rules)
+    settings = Settings()
+    limits = Limits(max_bytes=settings.max_bytes, max_depth=settings.max_depth)
+    if args.broker:
+        from agents.remote import remote_replay
+
+        return remote_replay(args, settings, until)
+    engine = replay(args.events, args.out, args.dead_letter, until, rules, limits,
+                    settings.base_url)
+    print(f"replay: {engine.stats.summary()}", file=sys.stderr)
+    return 0
+
+
+def _cmd_worker(args: argparse.Namespace) -> int:
+    from agents.worker import run_worker
+
+    overrides = {"rules": args.rules} if args.rules else {}
+    settings = Settings(**overrides)
+    _rules(str(settings.rules) if settings.rules else None)  # refuse a bad file at start
+    return run_worker(settings)
+
+
+def _cmd_broker(args: argparse.Namespace) -> int:
+    from agents import broker
+
+    argv = [args.action]
+    if args.version:
+        argv += ["--version", args.version]
+    if args.dir:
+        argv += ["--dir", args.dir]
+    return int(broker.main(argv) or 0)
+
+
+def _cmd_tasks(args: argparse.Namespace) -> int:
+    from agents.worklist import print_worklist
+
+    return print_worklist(Settings(**({"broker": args.broker} if args.broker else {})), args)
+
+
+def _cmd_rules(args: argparse.Namespace) -> int:
+    from pipeline.decide import rule_table
+
+    rows = rule_table()
+    cols = list(rows[0]) if rows else []
+    print("| " + " | ".join(cols) + " |")
+    print("|" + "---|" * len(cols))
+    for r in rows:
+        print("| " + " | ".join(r[c].replace("|", "\\|") for c in cols) + " |")
+    return 0
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from agents.bench import run_bench
+
+    return run_bench(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="carepath", description=__doc__.splitlines()[0])
+    sub = ap.add_subparsers(dest="command", required=True)
+
+    rp = sub.add_parser("replay", help="replay NDJSON event files (embedded, or via a broker)")
+    rp.add_argument("events", nargs="+", help="NDJSON files; - for standard input")
+    rp.add_argument("--out", required=True, help="NDJSON of emitted Tasks/ServiceRequests")
+    rp.add_argument("--dead-letter", help="NDJSON of dead-letter records (default: stderr)")
+    rp.add_argument("--until", help="final clock tick, e.g. 2026-05-01T00:00:00Z")
+    rp.add_argument("--rules", help="rules TOML file")
+    rp.add_argument("--broker", help="kafka://HOST:PORT of a running worker's broker")
+    rp.add_argument("--timeout", type=float, default=120.0, help="seconds to wait (broker)")
+    rp.set_defaults(func=_cmd_replay)
+
+    wp = sub.add_parser("worker", help="run the Faust worker (settings: CAREPATH_*)")
+    wp.add_argument("--rules", help="rules TOML file (overrides CAREPATH_RULES)")
+    wp.set_defaults(func=_cmd_worker)
+
+    bp = sub.add_parser("broker", help="a local Apache Kafka broker from Maven Central jars")
+    bp.add_argument("action", choices=["up", "down", "status"])
+    bp.add_argument("--version", help="Kafka version")
+    bp.add_argument("--dir", help="broker directory")
+    bp.set_defaults(func=_cmd_broker)
+
+    tp = sub.add_parser("tasks", help="print the open worklist from care.tasks")
+    tp.add_argument("--broker", help="kafka://HOST:PORT (default: CAREPATH_BROKER)")
+    tp.add_argument("--all", action="store_true", help="include closed tasks")
+    tp.add_argument("--patient", help="only this patient")
+    tp.add_argument("--json", action="store_true", help="NDJSON instead of a table")
+    tp.add_argument("--file", help="read Tasks from an NDJSON file instead of Kafka")
+    tp.set_defaults(func=_cmd_tasks)
+
+    sub.add_parser("rules", help="print the rule table (Markdown)").set_defaults(
+        func=_cmd_rules
+    )
+
+    bench = sub.add_parser("bench", help="throughput, latency and memory benchmarks")
+    bench.add_argument("--quick", action="store_true", help="small sizes, < 2 minutes")
+    bench.add_argument("--json", action="store_true", help="print one JSON object last")
+    bench.add_argument("--seed", type=int, default=7)
+    bench.add_argument("--broker", help="kafka://HOST:PORT (default: start one)")
+    bench.add_argument("--out", default="docs", help="where to write the plot")
+    bench.add_argument("--skip-kafka", action="store_true", help="embedded figures only")
+    bench.set_defaults(func=_cmd_bench)
+    return ap
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except RulesFileError as e:
+        print(f"carepath: {e}", file=sys.stderr)
+        return 2
+    except (FileNotFoundError, ValueError) as e:
+        print(f"carepath {args.command}: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
