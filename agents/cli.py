@@ -34,8 +34,9 @@ def _cmd_replay(args: argparse.Namespace) -> int:
         from agents.remote import remote_replay
 
         return remote_replay(args, settings, until)
-    engine = replay(args.events, args.out, args.dead_letter, until, rules, limits,
-                    settings.base_url)
+    engine = replay(
+        args.events, args.out, args.dead_letter, until, rules, limits, settings.base_url
+    )
     print(f"replay: {engine.stats.summary()}", file=sys.stderr)
     return 0
 
@@ -116,9 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     tp.add_argument("--file", help="read Tasks from an NDJSON file instead of Kafka")
     tp.set_defaults(func=_cmd_tasks)
 
-    sub.add_parser("rules", help="print the rule table (Markdown)").set_defaults(
-        func=_cmd_rules
-    )
+    sub.add_parser("rules", help="print the rule table (Markdown)").set_defaults(func=_cmd_rules)
 
     bench = sub.add_parser("bench", help="throughput, latency and memory benchmarks")
     bench.add_argument("--quick", action="store_true", help="small sizes, < 2 minutes")

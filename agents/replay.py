@@ -43,8 +43,9 @@ def dead_letter_line(
 ) -> bytes:
     received = datetime.now(UTC).isoformat()
     if isinstance(err, Rejected):
-        rec = dead_letter_record((err.diagnostics, err.expression), raw, source, received,
-                                 limits.max_bytes)
+        rec = dead_letter_record(
+            (err.diagnostics, err.expression), raw, source, received, limits.max_bytes
+        )
     else:
         rec = dead_letter_record(err, err.raw, source, received, limits.max_bytes)
     return orjson.dumps(rec) + b"\n"

@@ -59,4 +59,3 @@ def decode_event(raw: bytes) -> Event | Tick:
         return event
     except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as e:
         raise WireError(f"care.events: not a project event: {e}") from e
-

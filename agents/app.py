@@ -1,0 +1,190 @@
+"""The Faust application: the one composition root of the live pipeline.
+
+``care.inbound`` ─ingest─► ``care.events`` (key = patient) ─transitions─► ``care.tasks`` /
+``care.referrals``; anything invalid or any unexpected exception ─► ``care.deadletter``.
+Agents hold no clinical ``if``: they decode, call ``schemas``/``pipeline``, store state by
+assignment and send (DESIGN.md conventions 2 and 8).
+
+Error policy: Faust acknowledges a message whose agent raised (faust-streaming #527), so
+every message is processed inside ``guard``: an exception becomes a dead letter plus a log
+line naming topic/partition/offset and the exception type, and the stream goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+import faust
+import orjson
+
+from agents.settings import Settings
+from agents.state_store import DeadlineIndex
+from pipeline.config import RuleConfig
+from pipeline.decide import Step, advance, decide, next_deadline
+from pipeline.events import KIND, Tick
+from pipeline.outputs import Output, TaskRecord
+from pipeline.state import PatientState, decode_state, encode_state
+from schemas.deadletter import dead_letter_record
+from schemas.ingest import InvalidInput, Limits, ingest
+from schemas.outbound import render
+from schemas.wire import decode_event, encode_event
+
+log = logging.getLogger("carepath.agents")
+
+
+def faust_settings(s: Settings) -> dict[str, Any]:
+    return dict(
+        broker=s.broker,
+        store=s.store,
+        datadir=str(s.datadir),
+        topic_partitions=s.partitions,
+        topic_replication_factor=1,
+        web_enabled=s.web_enabled,
+        web_port=s.web_port,
+        key_serializer="raw",
+        value_serializer="raw",
+        consumer_auto_offset_reset="earliest",
+        producer_acks=-1,
+        producer_linger_ms=1,
+        broker_commit_interval=1.0,
+        table_standby_replicas=0,
+        stream_buffer_maxsize=4096,
+        topic_allow_declare=True,
+    )
+
+
+class Pipeline:
+    """Topics, tables and agents of one worker, wired from settings and rules."""
+
+    def __init__(self, settings: Settings, rules: RuleConfig) -> None:
+        self.s = settings
+        self.rules = rules
+        self.limits = Limits(max_bytes=settings.max_bytes, max_depth=settings.max_depth)
+        self.app = faust.App(settings.app_id, **faust_settings(settings))
+        self._topics()
+        self.states = self.app.Table(
+            "patient-state", partitions=settings.partitions, key_type=bytes, value_type=bytes
+        )
+        self.index = DeadlineIndex(
+            self.app.Table(
+                "deadline-index", partitions=settings.partitions, key_type=bytes, value_type=bytes
+            )
+        )
+        self.app.agent(self.inbound, name="ingest")(self.ingest_agent)
+        self.app.agent(self.events, name="transitions")(self.transition_agent)
+        if settings.tick_interval > 0:
+            self.app.timer(settings.tick_interval, on_leader=True)(self.send_ticks)
+
+    def _topics(self) -> None:
+        s, t = self.s, self.app.topic
+        raw: dict[str, Any] = dict(key_type=bytes, value_type=bytes)
+        self.inbound = t(s.topic_inbound, **raw)
+        self.events = t(s.topic_events, partitions=s.partitions, **raw)
+        self.tasks = t(s.topic_tasks, partitions=s.partitions, **raw)
+        self.referrals = t(s.topic_referrals, partitions=s.partitions, **raw)
+        self.deadletter = t(s.topic_deadletter, **raw)
+
+    # -- error policy -------------------------------------------------------------------
+    async def dead_letter(
+        self, event: Any, diagnostics: str | InvalidInput, expression: str | None = None
+    ) -> None:
+        msg = event.message
+        source = {"topic": msg.topic, "partition": msg.partition, "offset": msg.offset}
+        raw: bytes = msg.value if isinstance(msg.value, bytes) else b""
+        err = diagnostics if isinstance(diagnostics, InvalidInput) else (diagnostics, expression)
+        raw_part = diagnostics.raw if isinstance(diagnostics, InvalidInput) else raw
+        rec = dead_letter_record(
+            err, raw_part, source, datetime.now(UTC).isoformat(), self.limits.max_bytes
+        )
+        await self.deadletter.send(
+            key=msg.key, value=orjson.dumps(rec), headers=list(msg.headers or [])
+        )
+        log.info("dead letter from %s[%s]@%s", msg.topic, msg.partition, msg.offset)
+
+    async def guarded(self, event: Any, coro: Any) -> None:
+        try:
+            await coro
+        except Exception as e:
+            msg = event.message
+            log.exception(
+                "unexpected %s on %s[%s]@%s", type(e).__name__, msg.topic, msg.partition, msg.offset
+            )
+            await self.dead_letter(event, f"internal error while processing: {type(e).__name__}")
+
+    # -- ingest ---------------------------------------------------------------------------
+    async def ingest_agent(self, stream: Any) -> None:
+        async for event in stream.events():
+            await self.guarded(event, self.ingest_one(event))
+
+    async def ingest_one(self, event: Any) -> None:
+        value = event.message.value
+        raw = value if isinstance(value, bytes) else b""
+        result = ingest(raw, self.limits, self.s.base_url)
+        headers = list(event.message.headers or [])
+        for ev in result.events:
+            await self.events.send(key=ev.patient.encode(), value=encode_event(ev), headers=headers)
+        for err in result.errors:
+            await self.dead_letter(event, err)
+
+    # -- transitions ----------------------------------------------------------------------
+    async def transition_agent(self, stream: Any) -> None:
+        async for event in stream.events():
+            await self.guarded(event, self.transition_one(event))
+
+    async def transition_one(self, event: Any) -> None:
+        decoded = decode_event(event.message.value)
+        partition = event.message.partition
+        if isinstance(decoded, Tick):
+            await self.on_tick(partition, decoded.time)
+            return
+        key = decoded.patient.encode()
+        state = self._load(key)
+        last_tick = self.index.last_tick(partition)
+        if state is not None and last_tick is not None and last_tick > state.clock:
+            await self._commit(partition, key, advance(state, last_tick, self.rules), state)
+            state = self._load(key)
+        step = decide(state, decoded, self.rules)
+        log.debug("%s %s -> %d outputs", KIND[type(decoded)], decoded.event_id, len(step.outputs))
+        await self._commit(partition, key, step, state)
+        if step.rejected is not None:
+            await self.dead_letter(event, step.rejected.diagnostics, step.rejected.expression)
+
+    def _load(self, key: bytes) -> PatientState | None:
+        raw = self.states.get(key)
+        return decode_state(raw) if raw is not None else None
+
+    async def _commit(
+        self, partition: int, key: bytes, step: Step, old: PatientState | None
+    ) -> None:
+        """Send outputs first, then store state (so a crash re-emits, never loses)."""
+        for out in step.outputs:
+            await self.send_output(key, out)
+        if step.duplicate:
+            return
+        self.states[key] = encode_state(step.state)
+        before = next_deadline(old) if old is not None else None
+        after = next_deadline(step.state)
+        if after is not None and after != before:
+            self.index.add(partition, key, after)
+
+    async def send_output(self, key: bytes, out: Output) -> None:
+        topic = self.tasks if isinstance(out, TaskRecord) else self.referrals
+        await topic.send(key=key, value=render(out, self.s.base_url))
+        log.debug(
+            "emitted %s %s rule %s status %s", type(out).__name__, out.id, out.rule, out.status
+        )
+
+    async def on_tick(self, partition: int, now: datetime) -> None:
+        self.index.set_last_tick(partition, now)
+        for key in self.index.due(partition, now):
+            state = self._load(key)
+            if state is not None:
+                await self._commit(partition, key, advance(state, now, self.rules), None)
+
+    async def send_ticks(self) -> None:
+        """Live clock: the wall-clock time to every partition of ``care.events``."""
+        tick = encode_event(Tick(time=datetime.now(UTC)))
+        for p in range(self.s.partitions):
+            await self.events.send(value=tick, partition=p)

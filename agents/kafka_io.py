@@ -1,0 +1,111 @@
+"""Plain Kafka client helpers (kafka-python) for the CLI: read a topic to its end, publish,
+and wait until a consumer group has committed everything that was published."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.errors import KafkaError
+
+Header = tuple[str, bytes]
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes
+    headers: tuple[Header, ...]
+
+
+def _partitions(consumer: KafkaConsumer, topic: str, timeout: float = 10.0) -> list[int]:
+    deadline = time.monotonic() + timeout
+    while True:
+        parts = consumer.partitions_for_topic(topic)
+        if parts:
+            return sorted(parts)
+        if time.monotonic() > deadline:
+            return []
+        consumer.topics()  # refresh metadata
+        time.sleep(0.2)
+
+
+def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap)
+    try:
+        tps = [TopicPartition(topic, p) for p in _partitions(consumer, topic)]
+        return {tp.partition: off for tp, off in consumer.end_offsets(tps).items()}
+    finally:
+        consumer.close()
+
+
+def read_topic(bootstrap: str, topic: str, timeout: float = 30.0) -> Iterator[Record]:
+    """Every record of ``topic`` from the beginning up to its end offsets at call time."""
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    try:
+        tps = [TopicPartition(topic, p) for p in _partitions(consumer, topic)]
+        if not tps:
+            return
+        ends = consumer.end_offsets(tps)
+        consumer.assign(tps)
+        consumer.seek_to_beginning(*tps)
+        deadline = time.monotonic() + timeout
+        while any(consumer.position(tp) < ends[tp] for tp in tps):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"reading {topic} did not reach its end in {timeout}s")
+            for tp, msgs in consumer.poll(timeout_ms=500).items():
+                for m in msgs:
+                    if m.offset < ends[tp]:
+                        yield Record(
+                            topic, tp.partition, m.offset, m.key, m.value, tuple(m.headers or ())
+                        )
+    finally:
+        consumer.close()
+
+
+def producer(bootstrap: str) -> KafkaProducer:
+    return KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
+
+
+def publish(
+    bootstrap: str, topic: str, records: Iterable[tuple[bytes | None, bytes, list[Header]]]
+) -> int:
+    prod = producer(bootstrap)
+    n = 0
+    try:
+        for key, value, headers in records:
+            prod.send(topic, key=key, value=value, headers=headers)
+            n += 1
+        prod.flush()
+    finally:
+        prod.close()
+    return n
+
+
+def wait_committed(bootstrap: str, group: str, topic: str, timeout: float) -> None:
+    """Block until ``group`` has committed offsets ≥ the current end of every partition."""
+    targets = end_offsets(bootstrap, topic)
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            try:
+                committed = admin.list_consumer_group_offsets(group)
+            except KafkaError:
+                committed = {}
+            done = {tp.partition: om.offset for tp, om in committed.items() if tp.topic == topic}
+            if all(done.get(p, 0) >= end for p, end in targets.items()):
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"group {group} did not consume {topic} to {targets} within {timeout}s "
+                    f"(committed {done}); is a worker running on this broker?"
+                )
+            time.sleep(0.3)
+    finally:
+        admin.close()
