@@ -1,0 +1,101 @@
+"""Final-state comparison of replay output with a scenario's expected.json.
+
+Same semantics as ``shared/tools/check_scenarios.py`` (see tests/scenarios/data/README.md):
+the last line per (resourceType, id) is its state; tasks and referrals are compared as
+exact multisets on the fields each expected entry gives.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+
+Json = dict[str, Any]
+FULFILL = ("http://hl7.org/fhir/CodeSystem/task-code", "fulfill")
+DATA = Path(__file__).parent / "data"
+
+
+def final_states(lines: list[bytes]) -> OrderedDict[tuple[str, str], Json]:
+    last: OrderedDict[tuple[str, str], Json] = OrderedDict()
+    for ln in lines:
+        if ln.strip():
+            doc = json.loads(ln)
+            last[(doc["resourceType"], doc["id"])] = doc
+    return last
+
+
+def _ref_id(ref: Json | None) -> str:
+    return str((ref or {}).get("reference", "")).rsplit("/", 1)[-1]
+
+
+def _codes(cc: Json | None) -> list[tuple[str, str]]:
+    return [(c.get("system", ""), c.get("code")) for c in (cc or {}).get("coding", [])]
+
+
+def summarize(states: OrderedDict[tuple[str, str], Json]) -> tuple[list[Json], list[Json]]:
+    srs: dict[str, Json] = {}
+    for (rt, rid), doc in states.items():
+        if rt == "ServiceRequest":
+            cat = _codes((doc.get("category") or [{}])[0])
+            direction = next((c for s, c in cat if s.endswith("/transition")), None)
+            srs[rid] = {
+                "patient": _ref_id(doc.get("subject")),
+                "level": _codes(doc.get("code"))[0][1],
+                "direction": direction,
+                "status": doc.get("status"),
+            }
+    tasks = []
+    for (rt, _), doc in states.items():
+        if rt != "Task":
+            continue
+        cs = _codes(doc.get("code"))
+        t: Json = {
+            "patient": _ref_id(doc.get("for")),
+            "status": doc.get("status"),
+            "priority": doc.get("priority"),
+        }
+        if FULFILL in cs:
+            t["code"] = "fulfill"
+            t["target"] = srs.get(_ref_id(doc.get("focus")), {}).get("level")
+        else:
+            t["code"] = next((c for s, c in cs if s.endswith("/care-task")), None)
+        tasks.append(t)
+    return tasks, list(srs.values())
+
+
+def _match(expected: list[Json], actual: list[Json]) -> tuple[list[Json], list[Json]]:
+    left = list(actual)
+    missing = []
+    for e in expected:
+        hit = next((a for a in left if all(a.get(k) == v for k, v in e.items())), None)
+        if hit is None:
+            missing.append(e)
+        else:
+            left.remove(hit)
+    return missing, left
+
+
+def problems(expected: Json, out_lines: list[bytes], n_dead: int) -> list[str]:
+    tasks, srs = summarize(final_states(out_lines))
+    found: list[str] = []
+    for kind, exp, act in (
+        ("task", expected["tasks"], tasks),
+        ("referral", expected["referrals"], srs),
+    ):
+        missing, extra = _match(exp, act)
+        found += [f"missing {kind} {m}" for m in missing]
+        found += [f"unexpected {kind} {x}" for x in extra]
+    if n_dead != expected["dead_letters"]:
+        found.append(f"dead letters {n_dead}, expected {expected['dead_letters']}")
+    return found
+
+
+def scenario_names(directory: Path = DATA) -> list[str]:
+    return sorted(p.name[: -len(".ndjson")] for p in directory.glob("*.ndjson"))
+
+
+def expected_of(name: str, directory: Path = DATA) -> Json:
+    data: Json = json.loads((directory / f"{name}.expected.json").read_text())
+    return data
