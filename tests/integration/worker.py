@@ -1,0 +1,109 @@
+"""Start and stop a real ``carepath worker`` subprocess against the test broker.
+
+Every worker gets unique topic names and a unique app id (consumer group), so tests on a
+shared broker never see each other's messages (DESIGN.md convention 9).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from agents import kafka_io
+
+
+@dataclass
+class WorkerEnv:
+    bootstrap: str
+    datadir: Path
+    tag: str = field(default_factory=lambda: uuid.uuid4().hex[:10])
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def topic(self, name: str) -> str:
+        return f"{self.tag}.{name}"
+
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(
+            {
+                "CAREPATH_BROKER": f"kafka://{self.bootstrap}",
+                "CAREPATH_APP_ID": f"carepath-{self.tag}",
+                "CAREPATH_TOPIC_INBOUND": self.topic("care.inbound"),
+                "CAREPATH_TOPIC_EVENTS": self.topic("care.events"),
+                "CAREPATH_TOPIC_TASKS": self.topic("care.tasks"),
+                "CAREPATH_TOPIC_REFERRALS": self.topic("care.referrals"),
+                "CAREPATH_TOPIC_DEADLETTER": self.topic("care.deadletter"),
+                "CAREPATH_TICK_INTERVAL": "0",
+                "CAREPATH_DATADIR": str(self.datadir),
+            }
+        )
+        env.update(self.extra)
+        return env
+
+    @property
+    def group(self) -> str:
+        return f"carepath-{self.tag}"
+
+
+class Worker:
+    def __init__(self, wenv: WorkerEnv, log: Path) -> None:
+        self.wenv = wenv
+        self.log = log
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        out = self.log.open("ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "agents.cli", "worker"],
+            env=self.wenv.env(),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        """Until the worker has created its events topic and joined its group."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.proc is not None and self.proc.poll() is None, self.tail()
+            if kafka_io.end_offsets(self.wenv.bootstrap, self.wenv.topic("care.events")):
+                return
+            time.sleep(0.5)
+        raise TimeoutError(f"worker not ready in {timeout}s\n{self.tail()}")
+
+    def kill(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def tail(self, n: int = 60) -> str:
+        lines = self.log.read_text(errors="replace").splitlines() if self.log.exists() else []
+        return "\n".join(lines[-n:])
+
+
+@contextmanager
+def running_worker(bootstrap: str, tmp: Path, **extra: str) -> Iterator[Worker]:
+    wenv = WorkerEnv(bootstrap=bootstrap, datadir=tmp / "worker", extra=dict(extra))
+    worker = Worker(wenv, tmp / "worker.log")
+    worker.start()
+    try:
+        worker.wait_ready()
+        yield worker
+    finally:
+        worker.stop()
