@@ -13,6 +13,7 @@ line naming topic/partition/offset and the exception type, and the stream goes o
 from __future__ import annotations
 
 import logging
+import traceback
 from datetime import UTC, datetime
 from typing import Any
 
@@ -106,11 +107,12 @@ class Pipeline:
     async def guarded(self, event: Any, coro: Any) -> None:
         try:
             await coro
-        except Exception as e:
+        except Exception as e:  # the policy: never lose a message
             msg = event.message
-            log.exception(
-                "unexpected %s on %s[%s]@%s", type(e).__name__, msg.topic, msg.partition, msg.offset
-            )
+            # Frames only: an exception's message may quote clinical values.
+            where = "".join(traceback.format_tb(e.__traceback__, limit=-3)).strip()
+            log.error("unexpected %s on %s[%s]@%s; dead-lettered\n%s", type(e).__name__,
+                      msg.topic, msg.partition, msg.offset, where)
             await self.dead_letter(event, f"internal error while processing: {type(e).__name__}")
 
     # -- ingest ---------------------------------------------------------------------------
