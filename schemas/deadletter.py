@@ -1,0 +1,81 @@
+"""Dead-letter records (contract §6).
+
+One JSON object per problem::
+
+    {"source": {...}, "received_at": "...",
+     "error": {"resourceType": "OperationOutcome", "issue": [{"severity": "error",
+               "code": "value", "diagnostics": "...", "expression": ["..."]}]},
+     "raw": "...", "raw_encoding": "utf-8" | "base64", "raw_truncated": false}
+
+``raw`` is the original bytes as text when they are UTF-8, else base64; both are cut at
+``max_bytes`` of the original (``raw_truncated`` says so). A UTF-8 document cut inside a
+multi-byte character is cut back to the character boundary, so it stays text.
+"""
+
+from __future__ import annotations
+
+import base64
+
+from schemas.inbound_types import InvalidInput
+
+_UTF8_CONTINUATION_MAX = 3  # a cut can split at most 3 bytes of one character
+
+
+def dead_letter_record(
+    err: InvalidInput | tuple[str, str | None],
+    raw: bytes,
+    source: dict[str, object],
+    received_at: str,
+    max_bytes: int = 1_048_576,
+    code: str | None = None,
+) -> dict[str, object]:
+    """The dead-letter record for ``err`` about ``raw``.
+
+    ``err`` is an :class:`InvalidInput` from ingest, or ``(diagnostics, expression)``
+    from elsewhere: issue code ``business-rule`` (a Task update the core rejects), or
+    ``exception`` when the diagnostics start with "internal error"; ``code`` overrides.
+    """
+    if isinstance(err, InvalidInput):
+        diagnostics, expression, issue_code = err.diagnostics, err.expression, err.code
+    else:
+        diagnostics, expression = err
+        issue_code = "exception" if diagnostics.startswith("internal error") else "business-rule"
+    record: dict[str, object] = {
+        "source": source,
+        "received_at": received_at,
+        "error": operation_outcome(diagnostics, expression, code or issue_code),
+    }
+    record.update(raw_fields(raw, max_bytes))
+    return record
+
+
+def operation_outcome(diagnostics: str, expression: str | None, code: str) -> dict[str, object]:
+    """A FHIR R4 OperationOutcome with one error issue."""
+    issue: dict[str, object] = {"severity": "error", "code": code, "diagnostics": diagnostics}
+    if expression:
+        issue["expression"] = [expression]
+    return {"resourceType": "OperationOutcome", "issue": [issue]}
+
+
+def raw_fields(raw: bytes, max_bytes: int) -> dict[str, object]:
+    """``raw``, ``raw_encoding`` and ``raw_truncated`` for the record."""
+    truncated = len(raw) > max_bytes
+    cut = raw[:max_bytes] if truncated else raw
+    text = _utf8(cut, truncated)
+    if text is not None:
+        return {"raw": text, "raw_encoding": "utf-8", "raw_truncated": truncated}
+    encoded = base64.b64encode(cut).decode("ascii")
+    return {"raw": encoded, "raw_encoding": "base64", "raw_truncated": truncated}
+
+
+def _utf8(data: bytes, truncated: bool) -> str | None:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        # only a character split by the cut itself is forgiven
+        if truncated and e.start >= len(data) - _UTF8_CONTINUATION_MAX:
+            try:
+                return data[: e.start].decode("utf-8")
+            except UnicodeDecodeError:
+                return None
+        return None

@@ -1,0 +1,83 @@
+"""Appointment → ``attended`` (status fulfilled) / ``no-show`` (status noshow), contract §3.
+
+One event per participant whose actor is a Patient (a group Appointment with N patients
+is N events, in participant order, each with the Appointment's identity). A participant
+whose own ``status`` is ``declined`` did not take part and gets no event. Event time is
+``start``; minutes are ``minutesDuration``, else ``end − start``, else 0. The level of
+care comes from ``serviceType`` (``None`` when it carries none). Other statuses
+(booked, cancelled…) are ignored.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pipeline.events import Event, SessionAttended, SessionMissed
+from schemas.inbound_fields import (
+    ID_RE,
+    Ctx,
+    Json,
+    array,
+    identity,
+    level_of,
+    reference,
+    required,
+    string,
+    target_id,
+)
+from schemas.inbound_problem import Problem, show
+from schemas.timeparse import minutes_between, parse_time
+
+_KINDS = frozenset({"fulfilled", "noshow"})
+
+
+def appointment_events(res: Json, ctx: Ctx) -> list[Event] | None:
+    status = required(string(res, "status", "status"), "status", "(Appointment.status is 1..1)")
+    if status not in _KINDS:
+        return None
+    patients = _patients(res, ctx)
+    when = required(res.get("start"), "start", f"for a {status} Appointment (its event time)")
+    start = parse_time(when, "start")
+    level = level_of(res.get("serviceType"), "serviceType", ctx)
+    event_id, ref = identity(res, "Appointment")
+    if status == "noshow":
+        return [SessionMissed(event_id, p, start, ref, level) for p in patients]
+    minutes = _minutes(res, start)
+    appts = (ref.partition("/")[2],) if ref else ()
+    return [SessionAttended(event_id, p, start, ref, level, minutes, appts) for p in patients]
+
+
+def _patients(res: Json, ctx: Ctx) -> list[str]:
+    found: list[str] = []
+    for i, part in enumerate(array(res, "participant", "participant")):
+        path = f"participant[{i}]"
+        if not isinstance(part, dict):
+            raise Problem(path, f"expected an object, got {show(part)}", "structure")
+        ref = reference(part.get("actor"), f"{path}.actor")
+        if ref is None:
+            continue
+        if ref.startswith("Patient/") and ID_RE.fullmatch(ref, 8):
+            pid: str | None = ref[8:]
+        else:
+            pid = target_id(ref, "Patient", f"{path}.actor.reference", ctx)
+        declined = string(part, "status", f"{path}.status") == "declined"
+        if pid is not None and not declined and pid not in found:
+            found.append(pid)
+    if not found:
+        raise Problem(
+            "participant", "no participant actor is a Patient (no resolvable patient)", "required"
+        )
+    return found
+
+
+def _minutes(res: Json, start: datetime) -> int:
+    if "minutesDuration" in res:
+        value = res["minutesDuration"]
+        if type(value) is not int:
+            raise Problem("minutesDuration", f"expected an integer, got {show(value)}", "structure")
+        if value <= 0:
+            raise Problem("minutesDuration", f"{value} is not a positive number of minutes")
+        return value
+    if res.get("end") is not None:
+        return minutes_between(start, parse_time(res["end"], "end"), "end")
+    return 0

@@ -1,0 +1,147 @@
+"""Observation → ``assessment`` (contract §3: PHQ-9, PHQ-9 item 9, GAD-7, AUDIT-C, C-SSRS).
+
+Recognized: ``status`` final/amended/corrected and a LOINC code of the table. Other codes
+and other statuses (``preliminary``…) are ignored; so is a recognized Observation whose
+value is explicitly absent (``dataAbsentReason`` and no ``value[x]``).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from pipeline.events import AssessmentRecorded, Event, Instrument
+from schemas.codes import (
+    ASSESSED_STATUSES,
+    CSSRS_ANSWERS,
+    CSSRS_WORDS,
+    INSTRUMENTS,
+    ITEM9_ANSWERS,
+    LOINC,
+)
+from schemas.inbound_fields import Ctx, Json, codings, identity, obj, patient_of, required, string
+from schemas.inbound_problem import Problem, show
+from schemas.timeparse import parse_time
+
+_NUMBER = re.compile(r"\s*([+-]?\d+)(?:\.0*)?\s*")
+
+
+def observation_events(res: Json, ctx: Ctx) -> list[Event] | None:
+    found = _instrument(res)
+    if found is None:
+        return None
+    status = required(string(res, "status", "status"), "status", "(Observation.status is 1..1)")
+    if status not in ASSESSED_STATUSES:
+        return None
+    instrument, top, label = found
+    patient = patient_of(res.get("subject"), "subject", ctx)
+    time = observed_at(res)
+    value = _value(res, instrument, top, label)
+    if value is None:
+        return None
+    event_id, ref = identity(res, "Observation")
+    return [AssessmentRecorded(event_id, patient, time, ref, instrument, value)]
+
+
+def _instrument(res: Json) -> tuple[Instrument, int, str] | None:
+    code = required(res.get("code"), "code", "(Observation.code is 1..1)")
+    for system, c in codings(code, "code"):
+        if system == LOINC and c in INSTRUMENTS:
+            return INSTRUMENTS[c]
+    return None
+
+
+def observed_at(res: Json) -> datetime:
+    """``effectiveDateTime``, ``effectivePeriod.start`` or ``effectiveInstant``, else ``issued``."""
+    if "effectiveDateTime" in res:
+        return parse_time(res["effectiveDateTime"], "effectiveDateTime")
+    period = obj(res, "effectivePeriod", "effectivePeriod")
+    if period is not None and period.get("start") is not None:
+        return parse_time(period["start"], "effectivePeriod.start")
+    if "effectiveInstant" in res:
+        return parse_time(res["effectiveInstant"], "effectiveInstant")
+    if "issued" in res:
+        return parse_time(res["issued"], "issued")
+    accepted = "effectiveDateTime, effectivePeriod.start or issued"
+    raise Problem("effective[x]", f"required: {accepted} (the event time)", "required")
+
+
+def _value(res: Json, instrument: Instrument, top: int, label: str) -> int | None:
+    if instrument is Instrument.CSSRS:
+        value, path = _risk(res, label)
+    elif instrument is Instrument.PHQ9_ITEM9 and "valueCodeableConcept" in res:
+        value, path = _item9_answer(res, label)
+    else:
+        value, path = _number(res, label)
+    if value is None:
+        return None
+    if not 0 <= value <= top:
+        raise Problem(path, f"{value} is outside 0–{top} for {label}")
+    return value
+
+
+def _number(res: Json, label: str) -> tuple[int | None, str]:
+    if "valueInteger" in res:
+        v = res["valueInteger"]
+        if type(v) is int:
+            return v, "valueInteger"
+        raise Problem("valueInteger", f"expected an integer, got {show(v)}", "structure")
+    if "valueQuantity" in res:
+        q = required(obj(res, "valueQuantity", "valueQuantity"), "valueQuantity", "object")
+        return _whole(q.get("value"), "valueQuantity.value", label), "valueQuantity.value"
+    if "valueString" in res:
+        s = string(res, "valueString", "valueString")
+        m = _NUMBER.fullmatch(s or "")
+        if m is None:
+            raise Problem("valueString", f"{s!r} is not a whole number for {label}")
+        return int(m.group(1)), "valueString"
+    return _absent(res, label, "valueInteger, valueQuantity or a numeric valueString")
+
+
+def _whole(v: object, path: str, label: str) -> int:
+    if type(v) is int:
+        return v
+    if isinstance(v, float) and v.is_integer():
+        return int(v)
+    if isinstance(v, float):
+        raise Problem(path, f"{v} is not a whole number for {label}")
+    raise Problem(path, f"expected a number, got {show(v)}", "structure")
+
+
+def _item9_answer(res: Json, label: str) -> tuple[int, str]:
+    path = "valueCodeableConcept"
+    for system, code in codings(res[path], path):
+        if system == LOINC and code in ITEM9_ANSWERS:
+            return ITEM9_ANSWERS[code], path
+    raise Problem(path, f"no {label} answer code (LOINC LA6568-5, LA6569-3, LA6570-1, LA6571-9)")
+
+
+def _risk(res: Json, label: str) -> tuple[int | None, str]:
+    words = "low, moderate, high or LOINC LA9194-7/LA6751-7/LA9193-9"
+    if "valueCodeableConcept" in res:
+        path = "valueCodeableConcept"
+        cc = res[path]
+        for system, code in codings(cc, path):
+            if system == LOINC and code in CSSRS_ANSWERS:
+                return CSSRS_ANSWERS[code], path
+            if code is not None and code.strip().lower() in CSSRS_WORDS:
+                return CSSRS_WORDS[code.strip().lower()], path
+        text = string(cc, "text", f"{path}.text")
+        if text is not None and text.strip().lower() in CSSRS_WORDS:
+            return CSSRS_WORDS[text.strip().lower()], path
+        raise Problem(path, f"no {label} in the concept ({words})")
+    if "valueString" in res:
+        s = string(res, "valueString", "valueString") or ""
+        if s.strip().lower() in CSSRS_WORDS:
+            return CSSRS_WORDS[s.strip().lower()], "valueString"
+        raise Problem("valueString", f"{s!r} is not a {label} ({words})")
+    return _absent(res, label, "valueCodeableConcept or valueString")
+
+
+def _absent(res: Json, label: str, accepted: str) -> tuple[None, str]:
+    other = next((k for k in res if k.startswith("value")), None)
+    if other is not None:
+        raise Problem(other, f"{other} is not accepted for {label} ({accepted})", "structure")
+    if res.get("dataAbsentReason") is not None:
+        return None, "dataAbsentReason"
+    raise Problem("value[x]", f"required: a value for {label} ({accepted})", "required")

@@ -1,0 +1,48 @@
+"""FHIR ``dateTime``/``instant`` strings → timezone-aware UTC ``datetime`` (contract §2).
+
+Accepted: ``YYYY-MM-DD`` (00:00 UTC of that day) and ``YYYY-MM-DDThh:mm:ss[.f+](Z|±hh:mm)``.
+Rejected, each with its own diagnostics: a time without a zone; a partial date (``2026`` or
+``2026-03``: FHIR allows it, but it names no day, so it cannot place an event on a
+patient's clock); an impossible date or time (``2026-02-30``, ``24:00:00``, leap second
+``60``); anything else that is not the FHIR format (e.g. minutes without seconds).
+Fractions beyond microseconds are truncated.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+from schemas.inbound_problem import Problem, show
+
+_DT = re.compile(
+    r"(\d{4})(?:-(\d{2})(?:-(\d{2})(T\d{2}:\d{2}:\d{2}(?:\.\d+)?(Z|[+-]\d{2}:\d{2})?)?)?)?"
+)
+
+
+def parse_time(value: object, path: str) -> datetime:
+    """The UTC time of a FHIR dateTime at ``path``; :class:`Problem` if unusable."""
+    if not isinstance(value, str):
+        raise Problem(path, f"expected a dateTime string, got {show(value)}", "structure")
+    m = _DT.fullmatch(value)
+    if m is None:
+        raise Problem(path, f"{value!r} is not a FHIR dateTime (YYYY-MM-DDThh:mm:ss+zz:zz)")
+    if m.group(3) is None:
+        raise Problem(path, f"{value!r} is a partial date; an event time needs a full date")
+    if m.group(4) is not None and m.group(5) is None:
+        raise Problem(path, f"{value!r} has no time zone (add Z or an offset)")
+    try:
+        dt = datetime.fromisoformat(value)
+    except ValueError as e:
+        raise Problem(path, f"{value!r} is not a valid date/time: {e}") from None
+    if dt.tzinfo is None:  # date only: 00:00 UTC of that day
+        return dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC)
+
+
+def minutes_between(start: datetime, end: datetime, path: str) -> int:
+    """Whole minutes from ``start`` to ``end``; a Problem at ``path`` if ``end`` is earlier."""
+    seconds = (end - start).total_seconds()
+    if seconds < 0:
+        raise Problem(path, "the end is before the start")
+    return int(seconds // 60)
