@@ -16,11 +16,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
+from typing import ClassVar
 
 from pipeline.levels import Level
 
 
-class Instrument(str, Enum):
+class Instrument(str, Enum):  # noqa: UP042
     PHQ9 = "phq9"  # PHQ-9 total, LOINC 44261-6, 0–27
     PHQ9_ITEM9 = "phq9-item9"  # PHQ-9 item 9, LOINC 44260-8, 0–3
     GAD7 = "gad7"  # GAD-7 total, LOINC 70274-6, 0–21
@@ -34,10 +35,10 @@ class Risk:
     LOW = 1
     MODERATE = 2
     HIGH = 3
-    NAMES = {1: "low", 2: "moderate", 3: "high"}
+    NAMES: ClassVar[dict[int, str]] = {1: "low", 2: "moderate", 3: "high"}
 
 
-class Disposition(str, Enum):
+class Disposition(str, Enum):  # noqa: UP042
     """Discharge disposition classes of rules.md §3."""
 
     COMMUNITY = "community"  # home, alt-home, oth, unknown system, none

@@ -10,7 +10,7 @@ from __future__ import annotations
 from enum import Enum
 
 
-class Level(str, Enum):
+class Level(str, Enum):  # noqa: UP042
     """A level of care; the value is the code in ``{base}/CodeSystem/level-of-care``."""
 
     OP = "op"
