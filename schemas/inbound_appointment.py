@@ -71,8 +71,8 @@ def _patients(res: Json, ctx: Ctx) -> list[str]:
 
 
 def _minutes(res: Json, start: datetime) -> int:
-    if "minutesDuration" in res:
-        value = res["minutesDuration"]
+    value = res.get("minutesDuration")
+    if value is not None:
         if type(value) is not int:
             raise Problem("minutesDuration", f"expected an integer, got {show(value)}", "structure")
         if value <= 0:

@@ -104,7 +104,8 @@ def _entry_resource(entry: object) -> Json | None:
         raise Problem("", f"expected an entry object, got {show(entry)}", "structure")
     res = obj(entry, "resource", "resource")
     if res is not None:
-        required(string(res, "resourceType", "resource.resourceType"), "resource.resourceType", "")
+        rtype = string(res, "resourceType", "resource.resourceType")
+        required(rtype, "resource.resourceType", "(the entry is not a FHIR resource)")
     return res
 
 

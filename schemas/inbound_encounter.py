@@ -1,12 +1,16 @@
 """Encounter → ``admission`` / ``discharge`` / ``attended`` (contract §3).
 
-- class IMP/ACUTE/NONAC (v3-ActCode), status in-progress/arrived → admission at
-  ``period.start``; status finished → discharge at ``period.end``, with the disposition
-  class of ``hospitalization.dischargeDisposition`` (rules.md §3).
-- class AMB, status finished, a level of care in ``serviceType`` → attended at
-  ``period.start``; minutes from ``length``, else ``period.end − period.start``, else 0.
-- Any other class or status is ignored. Once a kind is recognized, the fields it needs
-  (subject, event time) are required.
+- class IMP/ACUTE/NONAC (v3-ActCode), status in-progress/arrived, with ``period.start`` →
+  admission at that time; status finished with ``period.end`` → discharge at that time,
+  with the disposition class of ``hospitalization.dischargeDisposition`` (rules.md §3).
+- class AMB, status finished, a ``period.start`` and a level of care in ``serviceType`` →
+  attended at ``period.start``; minutes from ``length``, else ``period.end −
+  period.start``, else 0.
+- Anything else is ignored, including an inpatient Encounter without the period time its
+  kind needs: FHIR allows ``period`` to be absent (US Core and R4 examples do so), and the
+  contract recognizes a discharge only "with ``period.end``". A message Bundle is
+  different: its event code claims the event, so there the time is required
+  (``admitted``/``discharged`` are strict).
 """
 
 from __future__ import annotations
@@ -42,16 +46,19 @@ _UNIT_MINUTES = {
 
 def encounter_events(res: Json, ctx: Ctx) -> list[Event] | None:
     cls = _class_code(res)
-    if cls in INPATIENT_CLASSES:
-        status = _status(res)
-        if status in _ADMITTED:
-            return [admitted(res, ctx, *identity(res, "Encounter"))]
-        if status == "finished":
-            return [discharged(res, ctx, *identity(res, "Encounter"))]
-    elif cls == AMBULATORY_CLASS and _status(res) == "finished":
+    if cls not in INPATIENT_CLASSES and cls != AMBULATORY_CLASS:
+        return None
+    status = _status(res)
+    period = obj(res, "period", "period") or {}
+    if cls == AMBULATORY_CLASS:
+        if status != "finished" or period.get("start") is None:
+            return None
         level = level_of(res.get("serviceType"), "serviceType", ctx)
-        if level is not None:
-            return [_attended(res, ctx, level)]
+        return None if level is None else [_attended(res, ctx, level)]
+    if status in _ADMITTED and period.get("start") is not None:
+        return [admitted(res, ctx, *identity(res, "Encounter"))]
+    if status == "finished" and period.get("end") is not None:
+        return [discharged(res, ctx, *identity(res, "Encounter"))]
     return None
 
 

@@ -53,14 +53,14 @@ def _instrument(res: Json) -> tuple[Instrument, int, str] | None:
 
 def observed_at(res: Json) -> datetime:
     """``effectiveDateTime``, ``effectivePeriod.start`` or ``effectiveInstant``, else ``issued``."""
-    if "effectiveDateTime" in res:
+    if res.get("effectiveDateTime") is not None:
         return parse_time(res["effectiveDateTime"], "effectiveDateTime")
     period = obj(res, "effectivePeriod", "effectivePeriod")
     if period is not None and period.get("start") is not None:
         return parse_time(period["start"], "effectivePeriod.start")
-    if "effectiveInstant" in res:
+    if res.get("effectiveInstant") is not None:
         return parse_time(res["effectiveInstant"], "effectiveInstant")
-    if "issued" in res:
+    if res.get("issued") is not None:
         return parse_time(res["issued"], "issued")
     accepted = "effectiveDateTime, effectivePeriod.start or issued"
     raise Problem("effective[x]", f"required: {accepted} (the event time)", "required")
@@ -69,7 +69,7 @@ def observed_at(res: Json) -> datetime:
 def _value(res: Json, instrument: Instrument, top: int, label: str) -> int | None:
     if instrument is Instrument.CSSRS:
         value, path = _risk(res, label)
-    elif instrument is Instrument.PHQ9_ITEM9 and "valueCodeableConcept" in res:
+    elif instrument is Instrument.PHQ9_ITEM9 and res.get("valueCodeableConcept") is not None:
         value, path = _item9_answer(res, label)
     else:
         value, path = _number(res, label)
@@ -81,17 +81,17 @@ def _value(res: Json, instrument: Instrument, top: int, label: str) -> int | Non
 
 
 def _number(res: Json, label: str) -> tuple[int | None, str]:
-    if "valueInteger" in res:
-        v = res["valueInteger"]
+    v = res.get("valueInteger")
+    if v is not None:
         if type(v) is int:
             return v, "valueInteger"
         raise Problem("valueInteger", f"expected an integer, got {show(v)}", "structure")
-    if "valueQuantity" in res:
-        q = required(obj(res, "valueQuantity", "valueQuantity"), "valueQuantity", "object")
+    q = obj(res, "valueQuantity", "valueQuantity")
+    if q is not None:
         return _whole(q.get("value"), "valueQuantity.value", label), "valueQuantity.value"
-    if "valueString" in res:
-        s = string(res, "valueString", "valueString")
-        m = _NUMBER.fullmatch(s or "")
+    s = string(res, "valueString", "valueString")
+    if s is not None:
+        m = _NUMBER.fullmatch(s)
         if m is None:
             raise Problem("valueString", f"{s!r} is not a whole number for {label}")
         return int(m.group(1)), "valueString"
@@ -118,9 +118,9 @@ def _item9_answer(res: Json, label: str) -> tuple[int, str]:
 
 def _risk(res: Json, label: str) -> tuple[int | None, str]:
     words = "low, moderate, high or LOINC LA9194-7/LA6751-7/LA9193-9"
-    if "valueCodeableConcept" in res:
-        path = "valueCodeableConcept"
-        cc = res[path]
+    path = "valueCodeableConcept"
+    cc = res.get(path)
+    if cc is not None:
         for system, code in codings(cc, path):
             if system == LOINC and code in CSSRS_ANSWERS:
                 return CSSRS_ANSWERS[code], path
@@ -130,8 +130,8 @@ def _risk(res: Json, label: str) -> tuple[int | None, str]:
         if text is not None and text.strip().lower() in CSSRS_WORDS:
             return CSSRS_WORDS[text.strip().lower()], path
         raise Problem(path, f"no {label} in the concept ({words})")
-    if "valueString" in res:
-        s = string(res, "valueString", "valueString") or ""
+    s = string(res, "valueString", "valueString")
+    if s is not None:
         if s.strip().lower() in CSSRS_WORDS:
             return CSSRS_WORDS[s.strip().lower()], "valueString"
         raise Problem("valueString", f"{s!r} is not a {label} ({words})")
@@ -139,7 +139,7 @@ def _risk(res: Json, label: str) -> tuple[int | None, str]:
 
 
 def _absent(res: Json, label: str, accepted: str) -> tuple[None, str]:
-    other = next((k for k in res if k.startswith("value")), None)
+    other = next((k for k, v in res.items() if k.startswith("value") and v is not None), None)
     if other is not None:
         raise Problem(other, f"{other} is not accepted for {label} ({accepted})", "structure")
     if res.get("dataAbsentReason") is not None:
