@@ -83,6 +83,7 @@ def _index(entries: list[object]) -> dict[str, Json]:
 
 
 def _entries_into(out: Ingested, entries: list[object], ctx: Ctx, nested: Nested) -> None:
+    before = (len(out.events), out.ignored, len(out.errors))
     for i, entry in enumerate(entries):
         root = f"Bundle.entry[{i}]"
         try:
@@ -97,6 +98,8 @@ def _entries_into(out: Ingested, entries: list[object], ctx: Ctx, nested: Nested
             nested(out, res, orjson.dumps(res))
         else:
             resource_into(out, res, rtype, ctx, f"{root}.resource", entry)
+    if (len(out.events), out.ignored, len(out.errors)) == before:
+        out.ignored += 1  # an empty Bundle: valid, and still accounted for
 
 
 def _entry_resource(entry: object) -> Json | None:
