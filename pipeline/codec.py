@@ -122,7 +122,7 @@ def encode_state(s: PatientState) -> bytes:
         "w": [list(w) for w in s.weeks] or None,
         "la": _t(s.last_attended),
         "n": [_t(t) for t in s.no_shows] or None,
-        "wc": _t(s.week_checked),
+        "wd": _t(s.week_due),
         "id": _t(s.inactive_due),
         "d": 1 if s.deceased else None,
     }
@@ -151,7 +151,7 @@ def decode_state(b: bytes) -> PatientState:
         weeks=tuple((w[0], w[1]) for w in d.get("w", ())),
         last_attended=_dt(d.get("la")),
         no_shows=tuple(_dt_req(t) for t in d.get("n", ())),
-        week_checked=_dt(d.get("wc")),
+        week_due=_dt(d.get("wd")),
         inactive_due=_dt(d.get("id")),
         deceased=bool(d.get("d")),
     )

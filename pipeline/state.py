@@ -9,8 +9,8 @@ Deadlines (contract §8) are not a separate list; they are read off the state:
 - the open ``follow-up-7d`` Task's due (C-FOLLOWUP-MISSED),
 - ``inactive_due`` (C-INACTIVE), armed whenever the level or the last attended session
   changes at ``iop``/``php``, disarmed when it fires,
-- the next Monday 00:00 UTC after ``max(week_checked, level_since)`` while the level is
-  ``iop``/``php`` (C-LOW-HOURS week check).
+- ``week_due``, the next Monday 00:00 UTC while the level is ``iop``/``php`` (C-LOW-HOURS
+  week check), armed when the level changes, moved a week on when it fires.
 
 Compact identities: ``seen`` holds 64-bit hashes of the event ids applied (contract §7),
 ``counted`` those of the Appointment ids whose minutes were counted, ``closed`` the first
@@ -63,10 +63,10 @@ class PatientState:
     phq9: tuple[Obs, ...] = ()  # recent PHQ-9 totals, by time
     cssrs: tuple[Obs, ...] = ()  # recent C-SSRS risk levels, by time
     risk_at: datetime | None = None  # latest C-SSRS moderate/high
-    weeks: tuple[tuple[int, int], ...] = ()  # (ordinal of the ISO week's Monday, minutes)
+    weeks: tuple[tuple[int, int], ...] = ()  # (epoch day of the ISO week's Monday, minutes)
     last_attended: datetime | None = None
     no_shows: tuple[datetime, ...] = ()  # no-shows since the last attended session
-    week_checked: datetime | None = None  # the Monday of the last C-LOW-HOURS check
+    week_due: datetime | None = None  # next C-LOW-HOURS week check (a Monday 00:00 UTC)
     inactive_due: datetime | None = None  # C-INACTIVE deadline
     deceased: bool = False
 
@@ -88,7 +88,7 @@ class PatientState:
             self.weeks,
             self.last_attended,
             self.no_shows,
-            self.week_checked,
+            self.week_due,
             self.inactive_due,
             self.deceased,
         )
@@ -113,7 +113,7 @@ class PatientState:
         return None
 
     def minutes_in(self, monday: int) -> int:
-        """Attended minutes in the ISO week starting on the Monday with this ordinal."""
+        """Attended minutes in the ISO week whose Monday is this epoch day."""
         for week, minutes in self.weeks:
             if week == monday:
                 return minutes

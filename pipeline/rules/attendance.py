@@ -46,19 +46,32 @@ def count_minutes(ctx: Ctx, ev: SessionAttended) -> None:
     """Add the session's minutes to its ISO week unless one of its Appointments was counted
     already (an Encounter for a counted Appointment is the same session, contract §3)."""
     s = ctx.s
-    keys = frozenset(digest(a) for a in ev.appointments)
-    if keys & s.counted:
-        s.counted = s.counted | keys
-        return
-    if keys:
-        s.counted = s.counted | keys
+    if ev.appointments:
+        keys = [digest(a) for a in ev.appointments]
+        seen = any(k in s.counted for k in keys)
+        s.counted = s.counted.union(keys)
+        if seen:
+            return
     week = week_key(ev.time)
-    oldest = week_key(s.clock) - 7 * (ctx.cfg.attendance.low_hours_weeks + 1)
-    if week < oldest or ev.minutes <= 0:
-        return
-    total = s.minutes_in(week) + ev.minutes
-    kept = tuple(w for w in s.weeks if w[0] != week and w[0] >= oldest)
-    s.weeks = tuple(sorted((*kept, (week, total))))
+    if ev.minutes > 0:
+        s.weeks = add_minutes(s.weeks, week, ev.minutes, ctx)
+
+
+def add_minutes(
+    weeks: tuple[tuple[int, int], ...], week: int, minutes: int, ctx: Ctx
+) -> tuple[tuple[int, int], ...]:
+    """Weeks (in order) with ``minutes`` added to ``week``; when a week is added, weeks too
+    old for any C-LOW-HOURS check are dropped (a session in such a week is not kept)."""
+    if weeks and weeks[-1][0] == week:
+        return (*weeks[:-1], (week, weeks[-1][1] + minutes))
+    oldest = week_key(ctx.s.clock) - 7 * (ctx.cfg.attendance.low_hours_weeks + 1)
+    if week < oldest:
+        return weeks
+    total = minutes + sum(m for w, m in weeks if w == week)
+    kept = [w for w in weeks if w[0] != week and w[0] >= oldest]
+    kept.append((week, total))
+    kept.sort()
+    return tuple(kept)
 
 
 def followup_met(ctx: Ctx, ev: SessionAttended) -> None:

@@ -93,8 +93,8 @@ def low_hours(ctx: Ctx, monday: datetime) -> None:
     §1a (Aetna ASAM: 1–2 short weeks), §8 rules 9–10.
     """
     s, a = ctx.s, ctx.cfg.attendance
-    s.week_checked = monday
     level, since = s.level, s.level_since
+    s.week_due = monday + WEEK if level in PROGRAM_LEVELS else None
     n = a.low_hours_weeks
     first = monday - n * WEEK
     if level not in PROGRAM_LEVELS or level is None or since is None or since > first:

@@ -10,21 +10,24 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from pipeline import describe
-from pipeline.clock import FOLLOWUP_CODE, PROGRAM_LEVELS
+from pipeline.clock import FOLLOWUP_CODE, PROGRAM_LEVELS, next_monday
 from pipeline.levels import Level
 from pipeline.rules.context import Ctx
 
 
 def set_level(ctx: Ctx, level: Level | None, when: datetime) -> None:
-    """Move to ``level`` from ``when`` and re-arm the C-INACTIVE deadline."""
-    ctx.s.level = level
-    ctx.s.level_since = when
+    """Move to ``level`` from ``when``; re-arm the C-INACTIVE deadline and the C-LOW-HOURS
+    week check (the end of the ISO week of ``when``)."""
+    s = ctx.s
+    s.level = level
+    s.level_since = when
+    s.week_due = next_monday(when) if level in PROGRAM_LEVELS else None
     arm_inactive(ctx)
 
 
 def arm_inactive(ctx: Ctx) -> None:
-    """C-INACTIVE deadline: ``inactive_days`` after the later of ``level_since`` and the
-    last attended session, while the level is IOP or PHP."""
+    """Arm the C-INACTIVE deadline: ``inactive_days`` after the later of ``level_since``
+    and the last attended session, while the level is IOP or PHP."""
     s = ctx.s
     if s.level not in PROGRAM_LEVELS or s.level_since is None:
         s.inactive_due = None

@@ -86,7 +86,7 @@ class Journey:
             "event_id": eid or f"ev-{n}",
             "patient": self.patient,
             "time": t(when),
-            "ref": ref if ref is not None else f"Resource/r{n}",
+            "ref": ref if ref is not None else f"Resource/{eid or f'r{n}'}",
         }
 
     # -- events ---------------------------------------------------------------------------
