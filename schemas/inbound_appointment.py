@@ -14,7 +14,6 @@ from datetime import datetime
 
 from pipeline.events import Event, SessionAttended, SessionMissed
 from schemas.inbound_fields import (
-    ID_RE,
     Ctx,
     Json,
     array,
@@ -56,12 +55,8 @@ def _patients(res: Json, ctx: Ctx) -> list[str]:
         ref = reference(part.get("actor"), f"{path}.actor")
         if ref is None:
             continue
-        if ref.startswith("Patient/") and ID_RE.fullmatch(ref, 8):
-            pid: str | None = ref[8:]
-        else:
-            pid = target_id(ref, "Patient", f"{path}.actor.reference", ctx)
-        declined = string(part, "status", f"{path}.status") == "declined"
-        if pid is not None and not declined and pid not in found:
+        pid = target_id(ref, "Patient", f"{path}.actor.reference", ctx)
+        if pid is not None and pid not in found and part.get("status") != "declined":
             found.append(pid)
     if not found:
         raise Problem(

@@ -7,7 +7,6 @@ wrong type or format"); everything else in a resource is left alone, unvalidated
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from hashlib import blake2b
 from typing import Any
@@ -59,29 +58,38 @@ def required(value: Any, path: str, why: str) -> Any:
     return value
 
 
-def codings(cc: object, path: str) -> Iterator[tuple[str | None, str | None]]:
+def codings(cc: object, path: str) -> list[tuple[str | None, str | None]]:
     """(system, code) of each Coding of the CodeableConcept ``cc`` at ``path``."""
     if not isinstance(cc, dict):
         raise Problem(path, f"expected a CodeableConcept object, got {show(cc)}", "structure")
-    for i, coding in enumerate(array(cc, "coding", f"{path}.coding")):
+    found: list[tuple[str | None, str | None]] = []
+    for coding in array(cc, "coding", f"{path}.coding"):
+        if isinstance(coding, dict):
+            system, code = coding.get("system"), coding.get("code")
+            system_ok = system is None or system.__class__ is str
+            if system_ok and (code is None or code.__class__ is str):
+                found.append((system, code))
+                continue
+        _bad_coding(cc["coding"], path)
+    return found
+
+
+def _bad_coding(items: list[Any], path: str) -> None:
+    """Raise the Problem of the first malformed Coding (off the hot path)."""
+    for i, coding in enumerate(items):
         where = f"{path}.coding[{i}]"
         if not isinstance(coding, dict):
             raise Problem(where, f"expected a Coding object, got {show(coding)}", "structure")
-        yield string(coding, "system", f"{where}.system"), string(coding, "code", f"{where}.code")
-
-
-def concepts(value: object, path: str) -> Iterator[tuple[object, str]]:
-    """Each CodeableConcept of a 0..1 or 0..* element, with its path."""
-    if isinstance(value, list):
-        for i, cc in enumerate(value):
-            yield cc, f"{path}[{i}]"
-    elif value is not None:
-        yield value, path
+        string(coding, "system", f"{where}.system")
+        string(coding, "code", f"{where}.code")
 
 
 def level_of(value: object, path: str, ctx: Ctx) -> Level | None:
-    """The first level of care (contract §4) among the codings of ``value``."""
-    for cc, where in concepts(value, path):
+    """The first level of care (contract §4) among the codings of ``value`` (0..1 or 0..*)."""
+    many = isinstance(value, list)
+    items: list[Any] = value if isinstance(value, list) else [] if value is None else [value]
+    for i, cc in enumerate(items):
+        where = f"{path}[{i}]" if many else path
         for system, code in codings(cc, where):
             if system is not None and code is not None:
                 level = ctx.levels.get((system, code))
@@ -92,6 +100,10 @@ def level_of(value: object, path: str, ctx: Ctx) -> Level | None:
 
 def reference(holder: object, path: str) -> str | None:
     """``holder.reference`` of a Reference object (``None`` when absent)."""
+    if holder.__class__ is dict:
+        ref = holder.get("reference")
+        if ref.__class__ is str:
+            return ref
     if holder is None:
         return None
     if not isinstance(holder, dict):
@@ -110,13 +122,20 @@ def split_reference(ref: str) -> tuple[str, str] | None:
 
 def target_id(ref: str, rtype: str, path: str, ctx: Ctx) -> str | None:
     """The id of the ``rtype`` resource ``ref`` points to; ``None`` if another type."""
-    entry = ctx.index.get(ref)
+    entry = ctx.index.get(ref) if ctx.index else None
+    if entry is None and ":" not in ref:  # fast path for a relative ``Type/id``
+        kind, _, rid = ref.partition("/")
+        if kind[:1].isupper() and kind.isalpha() and "/" not in rid:
+            if kind != rtype:
+                return None
+            if ID_RE.fullmatch(rid):
+                return rid
     if entry is not None:
         if entry.get("resourceType") != rtype:
             return None
-        rid = entry.get("id")
-        if isinstance(rid, str) and ID_RE.fullmatch(rid):
-            return rid
+        own = entry.get("id")
+        if isinstance(own, str) and ID_RE.fullmatch(own):
+            return own
         raise Problem(path, f"{ref!r} resolves to a {rtype} entry without a valid id")
     parts = split_reference(ref)
     if parts is None:

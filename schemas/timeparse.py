@@ -24,6 +24,19 @@ def parse_time(value: object, path: str) -> datetime:
     """The UTC time of a FHIR dateTime at ``path``; :class:`Problem` if unusable."""
     if not isinstance(value, str):
         raise Problem(path, f"expected a dateTime string, got {show(value)}", "structure")
+    if len(value) == 20 and value[19] == "Z" and _fixed_separators(value):
+        try:  # the common ``YYYY-MM-DDThh:mm:ssZ``; fromisoformat checks the digits
+            return datetime.fromisoformat(value)
+        except ValueError:
+            pass  # the general path gives the diagnostics
+    return _parse(value, path)
+
+
+def _fixed_separators(value: str) -> bool:
+    return value[4] == value[7] == "-" and value[10] == "T" and value[13] == value[16] == ":"
+
+
+def _parse(value: str, path: str) -> datetime:
     m = _DT.fullmatch(value)
     if m is None:
         raise Problem(path, f"{value!r} is not a FHIR dateTime (YYYY-MM-DDThh:mm:ss+zz:zz)")
