@@ -17,11 +17,13 @@ RISK_NAME = {1: "low", 2: "moderate", 3: "high"}
 
 
 def day(t: datetime) -> str:
-    return t.strftime("%Y-%m-%d")
+    """The UTC date, e.g. 2026-03-08."""
+    return t.date().isoformat()
 
 
 def moment(t: datetime) -> str:
-    return t.strftime("%Y-%m-%d %H:%M UTC")
+    """The UTC date and minute, e.g. 2026-03-08 15:00 UTC."""
+    return f"{t.date().isoformat()} {t.hour:02d}:{t.minute:02d} UTC"
 
 
 def lv(level: Level | None) -> str:

@@ -58,29 +58,26 @@ def step_down(ctx: Ctx, ev: PatientDischarged) -> None:
     if risk is not None and risk.value >= Risk.HIGH:
         crisis_at_discharge(ctx, ev, risk)
         return
-    moderate = risk is not None and risk.value == Risk.MODERATE
-    if phq is not None and phq.value >= t.php_phq9_min:
-        target, basis = (
-            Level.PHP,
-            f"PHQ-9 {phq.value} on {describe.day(phq.time)} (≥ {t.php_phq9_min})",
-        )
-    elif moderate and risk is not None:
-        target, basis = Level.PHP, f"C-SSRS risk moderate on {describe.day(risk.time)}"
-    elif phq is None:
-        target, basis = Level.IOP, "no PHQ-9"
-    elif phq.value >= t.iop_phq9_min:
-        band = f"{t.iop_phq9_min}–{t.php_phq9_min - 1}"
-        target, basis = Level.IOP, f"PHQ-9 {phq.value} on {describe.day(phq.time)} ({band})"
-    else:
-        target, basis = (
-            Level.OP,
-            f"PHQ-9 {phq.value} on {describe.day(phq.time)} (< {t.iop_phq9_min})",
-        )
+    target, basis, used = step_down_target(ctx, phq, risk)
     priority = "urgent" if target is Level.PHP else "routine"
     text = describe.discharge_referral(ev.time, basis, t.lookback_days, target)
-    used = (ev.ref, phq.ref if phq else None, risk.ref if moderate and risk else None)
-    reasons = tuple(r for r in used if r is not None)
+    reasons = tuple(r for r in (ev.ref, used.ref if used else None) if r is not None)
     ctx.refer("T-DISCHARGE", ev.event_id, ev.time, target, "step-down", priority, text, reasons)
+
+
+def step_down_target(ctx: Ctx, phq: Obs | None, risk: Obs | None) -> tuple[Level, str, Obs | None]:
+    """The T-DISCHARGE target, the words naming why, and the assessment that decided."""
+    t = ctx.cfg.transition
+    if phq is not None and phq.value >= t.php_phq9_min:
+        return Level.PHP, f"PHQ-9 {phq.value} on {describe.day(phq.time)} (≥ {t.php_phq9_min})", phq
+    if risk is not None and risk.value == Risk.MODERATE:
+        return Level.PHP, f"C-SSRS risk moderate on {describe.day(risk.time)}", risk
+    if phq is None:
+        return Level.IOP, "no PHQ-9", None
+    on = f"PHQ-9 {phq.value} on {describe.day(phq.time)}"
+    if phq.value >= t.iop_phq9_min:
+        return Level.IOP, f"{on} ({t.iop_phq9_min}–{t.php_phq9_min - 1})", phq
+    return Level.OP, f"{on} (< {t.iop_phq9_min})", phq
 
 
 def crisis_at_discharge(ctx: Ctx, ev: PatientDischarged, risk: Obs) -> None:

@@ -22,7 +22,7 @@ def keep(items: tuple[Obs, ...], obs: Obs, horizon: datetime) -> tuple[Obs, ...]
     while i and items[i - 1].time > obs.time:
         i -= 1
     new = (*items[:i], obs, *items[i:])
-    if len(new) <= 2 and new[0].time >= horizon:
+    if len(new) <= 2 or (len(new) <= KEEP and new[0].time >= horizon):
         return new
     last = len(new) - 2
     return tuple(o for k, o in enumerate(new) if k >= last or o.time >= horizon)[-KEEP:]

@@ -18,6 +18,9 @@ from pipeline.levels import Level
 from pipeline.rules.context import Ctx
 from pipeline.state import Obs
 
+#: The step-down rule and target of each level with an improvement rule.
+STEP_DOWN = {Level.PHP: ("T-PHP-BETTER", Level.IOP), Level.IOP: ("T-IOP-BETTER", Level.OP)}
+
 
 def on_values(ctx: Ctx, ev: AssessmentRecorded, obs: Obs) -> None:
     s = ctx.s
@@ -30,7 +33,7 @@ def on_values(ctx: Ctx, ev: AssessmentRecorded, obs: Obs) -> None:
         op_worse(ctx, ev, obs)
     elif ev.instrument is Instrument.PHQ9 and since is not None:
         pair = last_two(s.phq9, since)
-        if obs in pair and len(pair) == 2:
+        if len(pair) == 2 and (pair[0] is obs or pair[1] is obs):
             if level is Level.IOP:
                 iop_worse(ctx, ev, pair)
             better(ctx, ev, pair, level, since)
@@ -86,7 +89,7 @@ def iop_worse(ctx: Ctx, ev: AssessmentRecorded, pair: tuple[Obs, ...]) -> None:
     daily monitoring), §8 rule 5.
     """
     m = ctx.cfg.transition.iop_worse_phq9_min
-    if all(o.value >= m for o in pair):
+    if pair[0].value >= m and pair[1].value >= m:
         text = describe.two_phq9(pair, f"≥ {m}", "", Level.IOP, Level.PHP)
         ctx.refer("T-IOP-WORSE", ev.event_id, ev.time, Level.PHP, "step-up", "urgent", text,
                   _refs(*pair))  # fmt: skip
@@ -105,17 +108,16 @@ def better(
     reference/clinical-rules.md §4b (HEDIS DRR-E), §8 rule 8, §3d (continued-stay criteria).
     """
     t, s = ctx.cfg.transition, ctx.s
-    rule, target = {Level.PHP: ("T-PHP-BETTER", Level.IOP), Level.IOP: ("T-IOP-BETTER", Level.OP)}[
-        level
-    ]
     prev, last = pair
+    if prev.value >= t.better_phq9_below or last.value >= t.better_phq9_below:
+        return
     apart = last.time - prev.time
     if apart < timedelta(days=t.better_min_days_apart) or (s.risk_at and s.risk_at >= since):
         return
-    if all(o.value < t.better_phq9_below for o in pair):
-        extra = f", taken {apart.days} days apart, with no moderate or high C-SSRS"
-        text = describe.two_phq9(pair, f"< {t.better_phq9_below}", extra, level, target)
-        ctx.refer(rule, ev.event_id, ev.time, target, "step-down", "routine", text, _refs(*pair))
+    rule, target = STEP_DOWN[level]
+    extra = f", taken {apart.days} days apart, with no moderate or high C-SSRS"
+    text = describe.two_phq9(pair, f"< {t.better_phq9_below}", extra, level, target)
+    ctx.refer(rule, ev.event_id, ev.time, target, "step-down", "routine", text, _refs(*pair))
 
 
 def _refs(*obs: Obs) -> tuple[str, ...]:

@@ -244,3 +244,13 @@ def test_random_sequences_keep_invariants(data: st.DataObject) -> None:
             assert step.outputs == []
         was_dead = step.state.deceased
         check_invariants(j, step)
+
+
+@given(st.text(), st.text(), st.text(), st.sampled_from(["Task", "ServiceRequest"]))
+def test_output_id_is_uuid5(rule: str, patient: str, trigger: str, kind: str) -> None:
+    import uuid
+
+    from pipeline.ids import NAMESPACE
+
+    expected = uuid.uuid5(NAMESPACE, f"{rule}|{patient}|{trigger}|{kind}")
+    assert output_id(rule, patient, trigger, kind) == str(expected)
