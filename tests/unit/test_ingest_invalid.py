@@ -77,6 +77,16 @@ def test_depth_limit_is_exact(limit: int) -> None:
     assert (err.diagnostics, err.code) == (f"JSON nested deeper than {limit} levels", "too-costly")
 
 
+@pytest.mark.parametrize("empty", [{}, []])
+def test_depth_limit_with_an_empty_innermost_container(empty: Any) -> None:
+    value: Any = empty
+    for _ in range(61):
+        value = {"k": value}
+    exact, deeper = observation(extension=[value]), observation(extension=[{"k": value}])
+    assert ingest(orjson.dumps(exact)).errors == []  # 64 levels
+    assert error(deeper).diagnostics == "JSON nested deeper than 64 levels"
+
+
 def test_depth_beyond_orjson_limit_and_brackets_inside_strings() -> None:
     raw = b'{"resourceType":"Basic","x":' + b"[" * 2000 + b"]" * 2000 + b"}"
     assert error(raw).diagnostics == "JSON nested deeper than 64 levels"

@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pipeline.events import CareEvent
+from schemas.inbound_parse import too_deep
 from schemas.ingest import Ingested, Limits, ingest
 from tests.unit.ingest_docs import (
     appointment,
@@ -125,3 +126,28 @@ def test_mutated_bytes(seed: Any, data: st.DataObject) -> None:
 @given(st.binary(max_size=200))
 def test_arbitrary_bytes(raw: bytes) -> None:
     check(ingest(raw))
+
+
+def depth(value: Any) -> int:
+    if isinstance(value, dict):
+        return 1 + max((depth(v) for v in value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max((depth(v) for v in value), default=0)
+    return 0
+
+
+NESTED = st.recursive(
+    st.none() | st.integers(0, 9) | st.text(alphabet='{}[]":\\ ,a\n', max_size=6),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.text(alphabet='{}[]":\\ a', max_size=4), inner, max_size=3)
+    ),
+    max_leaves=40,
+)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(NESTED, st.integers(0, 12))
+def test_depth_check_matches_a_recursive_count(value: Any, limit: int) -> None:
+    raw = orjson.dumps(value)
+    assert too_deep(value, raw, limit) == (depth(value) > limit)
