@@ -79,6 +79,8 @@ def followup_met(ctx: Ctx, ev: SessionAttended) -> None:
     discharge date completes the open ``follow-up-7d`` Task (a visit on the discharge date
     does not count; one at 00:00 on day 8 comes after the deadline).
 
+    Rationale: a visit within 7 days of a psychiatric discharge (not on the discharge date)
+    is the HEDIS FUH quality target; once met, the follow-up work is done.
     Choice: a session with no level (an Appointment without a service type) counts.
     Source: reference/clinical-rules.md §7 (HEDIS FUH 7-day follow-up), §8 rule 22.
     """
@@ -110,6 +112,9 @@ def no_show_outreach(ctx: Ctx, ev: SessionMissed) -> None:
     """C-NO-SHOW: a no-show at effective level OP, IOP or PHP → a routine
     ``no-show-outreach`` Task due in one day (one open at a time).
 
+    Rationale: prompt outreach after a missed session is the usual engagement practice;
+    there is no national standard, so the due is a program-policy parameter.
+
     Source: reference/clinical-rules.md §5 (IWG: "after each no-show, the clinician reaches
     out"; no national standard, a program-policy parameter), §8 rule 17.
     """
@@ -125,6 +130,9 @@ def disengaged(ctx: Ctx, ev: SessionMissed) -> None:
     """C-DISENGAGED: the no-show streak since the last attended session reaches 3 → an
     urgent ``engagement-review`` Task due in one day.
 
+    Rationale: three consecutive absences without contact are the common program
+    threshold for presumed drop-out; a review (clinician and care-coordinator outreach, risk
+    screen) comes before any administrative discharge.
     Choices: fires when the streak reaches the threshold, once per streak (a 4th no-show
     does not re-open a review the case manager closed); no level condition, as written.
     Source: reference/clinical-rules.md §5 (Rockville APP, MHS DBT, IWG: 3 consecutive

@@ -43,6 +43,9 @@ def followup_missed(ctx: Ctx, due: datetime) -> None:
     with ``follow-up-7d`` still open, that Task → ``failed`` and an urgent
     ``follow-up-missed`` Task opens, due one day later.
 
+    Rationale: the 7-day follow-up window is closed; the patient still needs a visit
+    (HEDIS keeps a 30-day fallback), so the case manager is told at once.
+
     Source: reference/clinical-rules.md §7 (HEDIS FUH 7-day window,
     https://support.clinigence.com/support/solutions/articles/3000067750-follow-up-after-hospitalization-for-mental-illness-fuh-),
     §8 rule 22 (fallback follow-up by day 30).

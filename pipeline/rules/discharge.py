@@ -85,6 +85,8 @@ def crisis_at_discharge(ctx: Ctx, ev: PatientDischarged, risk: Obs) -> None:
     latest risk level in the lookback makes no referral; a ``crisis-evaluation`` Task
     (stat) opens instead, unless one is still open.
 
+    Rationale: a high suicide risk rules out a routine step-down; the patient needs a
+    same-day behavioral-health evaluation with safety precautions.
     Choice: rules.md says "C-CRISIS fires" here; it fires at the discharge (trigger = the
     discharge event), because a crisis Task completed during the stay does not cover the
     patient leaving with high risk. Source: reference/clinical-rules.md §4c (high risk →
@@ -98,6 +100,9 @@ def followup(ctx: Ctx, ev: PatientDischarged) -> None:
     """C-FOLLOWUP: a discharge to the community opens an urgent ``follow-up-7d`` Task due
     at the end of the 7th day after the discharge date (00:00 UTC of date + 8 days); a
     visit on the discharge date itself does not count (see L-FOLLOWUP-MET).
+
+    Rationale: follow-up within 7 days of a psychiatric discharge lowers readmission and
+    suicide risk and is the HEDIS FUH measure; reviewers ask for the appointment.
 
     Source: reference/clinical-rules.md §7 (HEDIS FUH 7-day window, "a visit on the
     discharge date does not count", https://bcbsnd.com/providers/programs/bluealliance-and-bluealliance-care-plus/hedis-tip-sheets/hedis-tip-sheet-search/fuh),
@@ -113,6 +118,9 @@ def against_advice(ctx: Ctx, ev: PatientDischarged) -> None:
     """C-AMA: a discharge with disposition ``aadvice`` (left against medical advice) opens
     an urgent ``ama-outreach`` Task due in one day, on top of the usual follow-up clocks.
 
+    Rationale: a patient who leaves against advice left before discharge planning was
+    done and is at higher risk of disengaging; HEDIS counts the discharge all the same.
+
     Source: reference/clinical-rules.md §5 (UB-04 discharge status 07, left against medical
     advice), §8 rule 21 ("start the same follow-up clocks ... plus an urgent outreach task").
     """
@@ -124,6 +132,9 @@ def deceased(ctx: Ctx, ev: PatientDischarged) -> None:
     """L-DECEASED: discharge disposition ``exp``: the pending referral is cancelled and
     revoked, every other open Task cancelled, and the patient marked deceased; nothing is
     emitted for the patient afterwards and no deadline fires.
+
+    Rationale: open work for a patient who died must leave every worklist and referral
+    queue at once; nothing further is clinically meaningful.
 
     Source: rules.md §5; reference/clinical-rules.md §5 (end-of-treatment reason "Died",
     Colorado BHA, https://build.fhir.org/ig/CoBHA/CoBHRM-FHIR-IG/en/CodeSystem-bha-end-of-treatment-reason-cs.html).

@@ -43,6 +43,9 @@ def admit(ctx: Ctx, when: datetime) -> None:
     other (reason: readmitted); an open ``follow-up-7d`` is cancelled, since only the last
     discharge of a stay counts for 7-day follow-up.
 
+    Rationale: a readmission fulfils or overtakes any plan made for after the previous
+    stay; the follow-up clock restarts at the next discharge.
+
     Source: reference/clinical-rules.md §7 (HEDIS FUH: "if readmitted ... within 30 days,
     only the last discharge counts", https://ncqa.org/hedis/exchange-faqs-all/?faq=000016142);
     rules.md §2 and §5. Admission while already inpatient keeps ``level_since``.
@@ -64,6 +67,8 @@ def enroll(ctx: Ctx, level: Level, when: datetime, trigger: str, focus: str | No
     referral Task) completes a pending referral to that level and cancels/revokes any other
     (reason: enrolled at L), then C-RECERT at IOP/PHP.
 
+    Rationale: the patient has been placed, so the referral is done (or moot when the
+    placement is elsewhere) and must leave the referral queue.
     Choice: enrollment at the level the patient already holds is a no-op (a re-sent or
     updated EpisodeOfCare neither restarts ``level_since`` nor cancels a pending referral).
     Source: rules.md §2, §5 (L-ENROLLED).

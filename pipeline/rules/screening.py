@@ -58,6 +58,9 @@ def crisis(ctx: Ctx, ev: AssessmentRecorded, obs: Obs) -> None:
     """C-CRISIS: C-SSRS risk ``high`` at any level → a stat ``crisis-evaluation`` Task due
     in 4 hours (same-day behavioral-health consultation with safety precautions).
 
+    Rationale: C-SSRS high (intent, plan, or recent suicidal behavior) is the screener's
+    top triage point, calling for immediate consultation at any level of care.
+
     Source: reference/clinical-rules.md §4c (C-SSRS screener triage, items 4/5/recent 6 →
     high, https://www.cms.gov/files/document/cssrs-screen-version-instrument.pdf), §8 rule 1.
     """
@@ -68,6 +71,9 @@ def crisis(ctx: Ctx, ev: AssessmentRecorded, obs: Obs) -> None:
 def safety_plan(ctx: Ctx, ev: AssessmentRecorded, obs: Obs) -> None:
     """C-SAFETY: C-SSRS risk ``moderate`` → an urgent ``safety-plan`` Task due in one day
     (behavioral-health referral and safety plan).
+
+    Rationale: moderate risk (method without intent, or lifetime-only behavior) calls for
+    a behavioral-health referral and a safety plan, not an emergency response.
 
     Source: reference/clinical-rules.md §4c (item 3, or lifetime-only item 6 → moderate),
     §8 rule 2.
@@ -80,6 +86,9 @@ def si_screen(ctx: Ctx, ev: AssessmentRecorded, obs: Obs) -> None:
     """C-SI-SCREEN: PHQ-9 item 9 (thoughts of self-harm) ≥ 1 → an urgent
     ``suicide-risk-screen`` Task due in one day: give a C-SSRS screener before any
     step-down decision.
+
+    Rationale: item 9 asks about thoughts of self-harm; any positive answer needs a
+    structured suicide-risk assessment the same day.
 
     Source: reference/clinical-rules.md §4b ("any value > 0 triggers a structured
     suicide-risk step", SPiER PHQ-9 README), §8 rule 3.

@@ -40,7 +40,10 @@ def on_values(ctx: Ctx, ev: AssessmentRecorded, obs: Obs) -> None:
 
 
 def last_two(items: tuple[Obs, ...], since: datetime) -> tuple[Obs, ...]:
-    return tuple(o for o in items[-2:] if o.time >= since)
+    """The last two values taken at or after ``since`` (fewer if there are not two)."""
+    if len(items) >= 2 and items[-2].time >= since:
+        return items[-2:]
+    return items[-1:] if items and items[-1].time >= since else ()
 
 
 def crisis_step_up(ctx: Ctx, ev: AssessmentRecorded, obs: Obs, level: Level) -> None:

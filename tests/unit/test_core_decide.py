@@ -167,7 +167,8 @@ def test_every_rule_function_documents_rationale_and_source() -> None:
             ids = [r.id for r in RULES if r.id in doc.split(":")[0]]
             for rid in ids:
                 documented[rid] += 1
-                assert "Source:" in doc or "rules.md" in doc, f"{name} lacks a source"
+                assert "Rationale:" in doc, f"{name} lacks a rationale"
+                assert "Source:" in doc, f"{name} lacks a source"
     missing = {r.id for r in RULES} - set(documented) - {"L-SUPERSEDED"}
     assert not missing, missing
 
