@@ -111,8 +111,14 @@ class Pipeline:
             msg = event.message
             # Frames only: an exception's message may quote clinical values.
             where = "".join(traceback.format_tb(e.__traceback__, limit=-3)).strip()
-            log.error("unexpected %s on %s[%s]@%s; dead-lettered\n%s", type(e).__name__,
-                      msg.topic, msg.partition, msg.offset, where)
+            log.error(
+                "unexpected %s on %s[%s]@%s; dead-lettered\n%s",
+                type(e).__name__,
+                msg.topic,
+                msg.partition,
+                msg.offset,
+                where,
+            )
             await self.dead_letter(event, f"internal error while processing: {type(e).__name__}")
 
     # -- ingest ---------------------------------------------------------------------------
@@ -142,30 +148,41 @@ class Pipeline:
             await self.on_tick(partition, decoded.time)
             return
         key = decoded.patient.encode()
-        state = self._load(key)
+        state, reached = self._load(key)
         last_tick = self.index.last_tick(partition)
-        if state is not None and last_tick is not None and last_tick > state.clock:
-            await self._commit(partition, key, advance(state, last_tick, self.rules), state)
-            state = self._load(key)
+        if state is not None and last_tick is not None and (reached is None or last_tick > reached):
+            # A tick passed this partition since the patient was stored: it reaches them now.
+            caught_up = advance(state, last_tick, self.rules)
+            await self._commit(partition, key, caught_up, state)
+            state = caught_up.state
         step = decide(state, decoded, self.rules)
         log.debug("%s %s -> %d outputs", KIND[type(decoded)], decoded.event_id, len(step.outputs))
         await self._commit(partition, key, step, state)
         if step.rejected is not None:
             await self.dead_letter(event, step.rejected.diagnostics, step.rejected.expression)
 
-    def _load(self, key: bytes) -> PatientState | None:
+    def _load(self, key: bytes) -> tuple[PatientState | None, datetime | None]:
+        """The patient's state and the time of the last tick that reached it."""
         raw = self.states.get(key)
-        return decode_state(raw) if raw is not None else None
+        if raw is None:
+            return None, None
+        marker, _, body = raw.partition(b"\n")
+        return decode_state(body), datetime.fromisoformat(marker.decode()) if marker else None
 
     async def _commit(
         self, partition: int, key: bytes, step: Step, old: PatientState | None
     ) -> None:
-        """Send outputs first, then store state (so a crash re-emits, never loses)."""
+        """Send outputs first, then store state (so a crash re-emits, never loses).
+
+        The stored value is ``<last tick of the partition>\n<state>``: a tick reaches the
+        patients that exist when it passes, never those created after it."""
         for out in step.outputs:
             await self.send_output(key, out)
         if step.duplicate:
             return
-        self.states[key] = encode_state(step.state)
+        tick = self.index.last_tick(partition)
+        marker = tick.isoformat().encode() if tick is not None else b""
+        self.states[key] = marker + b"\n" + encode_state(step.state)
         before = next_deadline(old) if old is not None else None
         after = next_deadline(step.state)
         if after is not None and after != before:
@@ -181,7 +198,7 @@ class Pipeline:
     async def on_tick(self, partition: int, now: datetime) -> None:
         self.index.set_last_tick(partition, now)
         for key in self.index.due(partition, now):
-            state = self._load(key)
+            state, _ = self._load(key)
             if state is not None:
                 await self._commit(partition, key, advance(state, now, self.rules), None)
 

@@ -3,6 +3,7 @@ and wait until a consumer group has committed everything that was published."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -95,7 +96,7 @@ def wait_committed(bootstrap: str, group: str, topic: str, timeout: float) -> No
     try:
         while True:
             try:
-                committed = admin.list_consumer_group_offsets(group)
+                committed = admin.list_group_offsets(group).get(group, {})
             except KafkaError:
                 committed = {}
             done = {tp.partition: om.offset for tp, om in committed.items() if tp.topic == topic}
@@ -107,5 +108,29 @@ def wait_committed(bootstrap: str, group: str, topic: str, timeout: float) -> No
                     f"(committed {done}); is a worker running on this broker?"
                 )
             time.sleep(0.3)
+    finally:
+        admin.close()
+
+
+def ensure_topics(bootstrap: str, partitions: dict[str, int], timeout: float = 60.0) -> None:
+    """Create the topics that do not exist yet (Faust creates only its internal ones)."""
+    from kafka.admin import NewTopic
+    from kafka.errors import TopicAlreadyExistsError
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+            break
+        except KafkaError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(1.0)
+    try:
+        existing = set(admin.list_topics())
+        new = [NewTopic(name, n, 1) for name, n in partitions.items() if name not in existing]
+        for topic in new:
+            with contextlib.suppress(TopicAlreadyExistsError):
+                admin.create_topics([topic])
     finally:
         admin.close()

@@ -23,22 +23,24 @@ from schemas.ingest import Limits, ingest
 from schemas.wire import encode_event
 
 
-def _patients(paths: list[str], limits: Limits, base: str) -> set[bytes]:
-    keys: set[bytes] = set()
-    for _, _, raw in read_lines(paths):
-        keys.update(e.patient.encode() for e in ingest(raw, limits, base).events)
-    return keys
+def _first_patient(raw: bytes, limits: Limits, base: str) -> tuple[bytes | None, set[bytes]]:
+    """The message key (first patient of the document, so a patient's documents share a
+    partition and keep their order) and every patient the document concerns."""
+    keys = [e.patient.encode() for e in ingest(raw, limits, base).events]
+    return (keys[0] if keys else None), set(keys)
 
 
 def remote_replay(args: argparse.Namespace, base_settings: Settings, until: datetime | None) -> int:
     s = Settings(**{**base_settings.model_dump(), "broker": args.broker})
     bootstrap, run = s.bootstrap, uuid.uuid4().hex
     limits = Limits(max_bytes=s.max_bytes, max_depth=s.max_depth)
-    patients = _patients(args.events, limits, s.base_url)
-    records = [
-        (None, raw, [("carepath-run", run.encode()), ("carepath-source", f"{path}:{n}".encode())])
-        for path, n, raw in read_lines(args.events)
-    ]
+    patients: set[bytes] = set()
+    records = []
+    for path, n, raw in read_lines(args.events):
+        key, concerned = _first_patient(raw, limits, s.base_url)
+        patients |= concerned
+        headers = [("carepath-run", run.encode()), ("carepath-source", f"{path}:{n}".encode())]
+        records.append((key, raw, headers))
     sent = kafka_io.publish(bootstrap, s.topic_inbound, records)
     kafka_io.wait_committed(bootstrap, s.app_id, s.topic_inbound, args.timeout)
     kafka_io.wait_committed(bootstrap, s.app_id, s.topic_events, args.timeout)

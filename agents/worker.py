@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import faust
 
+from agents import kafka_io
 from agents.app import Pipeline
 from agents.settings import Settings
 from pipeline.config import DEFAULT_RULES, load_rules
@@ -16,6 +17,11 @@ def build(settings: Settings) -> Pipeline:
 
 def run_worker(settings: Settings) -> int:
     pipeline = build(settings)
+    n = settings.partitions
+    topics = (settings.topic_events, settings.topic_tasks, settings.topic_referrals,
+              settings.topic_deadletter)
+    wanted = {t: n for t in topics} | {settings.topic_inbound: settings.inbound_partitions}
+    kafka_io.ensure_topics(settings.bootstrap, wanted)
     worker = faust.Worker(pipeline.app, loglevel=settings.log_level.upper(), quiet=True)
     worker.execute_from_commandline()  # blocks; owns the event loop
     return 0
