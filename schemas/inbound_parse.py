@@ -1,14 +1,15 @@
 """Bytes → JSON value, with the document-level checks of contract §6.
 
-Order: size limit, then orjson (which also checks UTF-8), then the depth limit. The depth
-check is cheap for ordinary documents: nesting can never exceed the number of ``{`` and
-``[`` bytes, so a document with at most ``max_depth`` of them needs nothing more. Larger
-documents are re-serialized by orjson with two-space indentation (in C, about a quarter of
-the parse time), where the members of a container nested ``k`` deep sit at indent ``2k``:
-a line indented ``2(max_depth + 1)`` proves a container deeper than the limit, and so
-does an empty container (``{}``/``[]``, printed inline) on a line indented
-``2 * max_depth``. Measured on the 17 KB Da Vinci message Bundle: 8 µs, against 23 µs for
-``orjson.loads`` (a bytes-level scan that skips strings took 160 µs, a Python walk 38 µs).
+Order: size limit, then orjson (which also checks UTF-8), then the depth limit. For the
+depth, orjson re-serializes the parsed document with two-space indentation (in C); the
+members of a container nested ``k`` deep sit at indent ``2k``, so a line indented
+``2(max_depth + 1)`` proves a container deeper than the limit, and so does an empty
+container (``{}``/``[]``, printed inline) on a line indented ``2 * max_depth``.
+Small documents (≤ 2 KB) first try a cheaper bound: nesting never exceeds the number of
+``{``/``[`` bytes (0.35 µs for a 350-byte resource; the indented check costs 1.2 µs).
+Measured on the 17 KB Da Vinci message Bundle: 11 µs, against 23 µs for ``orjson.loads``;
+rejected there: the bracket count (13 µs, and useless at 181 brackets), a bytes scan
+that skips strings (160 µs), a Python walk of the parsed value (38 µs).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from functools import lru_cache
 import orjson
 
 _BOM = b"\xef\xbb\xbf"
+_COUNT_BELOW = 2048  # larger documents nearly always have more brackets than the limit
 
 
 class DocumentProblem(Exception):
@@ -58,8 +60,8 @@ def _not_json(raw: bytes, error: orjson.JSONDecodeError, max_depth: int) -> Docu
 
 def too_deep(doc: object, raw: bytes, max_depth: int) -> bool:
     """Whether the parsed ``doc`` (from ``raw``) nests containers more than ``max_depth``."""
-    if raw.count(b"{") + raw.count(b"[") <= max_depth:
-        return False
+    if len(raw) <= _COUNT_BELOW and raw.count(b"{") + raw.count(b"[") <= max_depth:
+        return False  # nesting never exceeds the number of brackets
     text = b"\n" + orjson.dumps(doc, option=orjson.OPT_INDENT_2)
     if b"\n" + b"  " * (max_depth + 1) in text:
         return True
