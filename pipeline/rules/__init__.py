@@ -26,7 +26,8 @@ is also in the docstring of the function that makes it):
    pending referral untouched); an admission while inpatient keeps level_since.
 6. An attended session enrolls a patient with no level only if it is not older than the
    moment the level became none; a session with no level never enrolls but does meet the
-   7-day follow-up; attended minutes of every session count for the week.
+   7-day follow-up; attended minutes of every session count for the week, once per
+   Appointment (or per Encounter when it names no Appointment).
 7. C-DISENGAGED fires when the no-show streak reaches 3, once per streak, with no level
    condition; late no-shows before the last attended session do not count.
 8. C-INACTIVE fires once per inactivity period and re-arms on a later attended session or

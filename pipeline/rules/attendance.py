@@ -44,10 +44,15 @@ def on_attended(ctx: Ctx, ev: SessionAttended) -> None:
 
 def count_minutes(ctx: Ctx, ev: SessionAttended) -> None:
     """Add the session's minutes to its ISO week unless one of its Appointments was counted
-    already (an Encounter for a counted Appointment is the same session, contract §3)."""
+    already (an Encounter for a counted Appointment is the same session, contract §3).
+
+    Choice: a session that names no Appointment (an Encounter without ``appointment``) is
+    identified by its own resource, so a re-sent version of it is not counted twice.
+    """
     s = ctx.s
-    if ev.appointments:
-        keys = [digest(a) for a in ev.appointments]
+    ids = ev.appointments or ((ev.ref,) if ev.ref is not None else ())
+    if ids:
+        keys = [digest(a) for a in ids]
         seen = any(k in s.counted for k in keys)
         s.counted = s.counted.union(keys)
         if seen:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from pipeline.events import SessionAttended
+from pipeline.levels import Level
 from tests.unit.core_kit import Journey, t
 
 
@@ -256,3 +258,22 @@ def test_late_attendance_older_than_last_does_not_rearm() -> None:
     j.attend("2026-06-01T09:00")  # late
     j.tick("2026-07-01")
     assert len(j.tasks("discharge-review")) == 1
+
+
+def test_encounter_without_appointment_counted_once_across_versions() -> None:
+    """Two versions of the same Encounter (no Appointment named) are one session."""
+    j = Journey()
+    j.enroll("2026-06-01T00:00", "iop")
+    for version in ("v1", "v2"):
+        j.send(
+            SessionAttended(
+                f"Encounter|e1|{version}",
+                "p1",
+                t("2026-06-02T09:00"),
+                "Encounter/e1",
+                Level.IOP,
+                300,
+                (),
+            )
+        )
+    assert j.state is not None and j.state.weeks[-1][1] == 300
