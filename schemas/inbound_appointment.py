@@ -55,7 +55,8 @@ def _patients(res: Json, ctx: Ctx) -> list[str]:
         ref = reference(part.get("actor"), f"{path}.actor")
         if ref is None:
             continue
-        pid = target_id(ref, "Patient", f"{path}.actor.reference", ctx)
+        # other participants (Practitioner, Location, conditional references…) are skipped
+        pid = target_id(ref, "Patient", f"{path}.actor.reference", ctx, strict=False)
         if pid is not None and pid not in found and part.get("status") != "declined":
             found.append(pid)
     if not found:

@@ -63,6 +63,8 @@ def encounter_events(res: Json, ctx: Ctx) -> list[Event] | None:
 
 
 def _class_code(res: Json) -> str | None:
+    if isinstance(res.get("class"), list):
+        raise Problem("class", "expected an R4 Coding object, got an array (R5 shape)", "structure")
     cls = required(obj(res, "class", "class"), "class", "(Encounter.class is 1..1 in R4)")
     system = string(cls, "system", "class.system")
     code = string(cls, "code", "class.code")
@@ -152,8 +154,8 @@ def _appointments(res: Json, ctx: Ctx) -> tuple[str, ...]:
         ref = reference(holder, path)
         if ref is None:
             continue
-        aid = target_id(ref, "Appointment", f"{path}.reference", ctx)
-        if aid is None:
-            raise Problem(f"{path}.reference", f"{ref!r} is not an Appointment")
-        ids.append(aid)
+        # an unresolvable reference only loses the de-duplication, not the attendance
+        aid = target_id(ref, "Appointment", f"{path}.reference", ctx, strict=False)
+        if aid is not None:
+            ids.append(aid)
     return tuple(ids)

@@ -9,7 +9,8 @@ Task: every Task with an ``id``, a ``status``, ``for`` → a Patient and a time
 (``lastModified``, else ``authoredOn``) becomes a ``TaskUpdated``; whether the id is one
 the pipeline emitted, and whether the transition is allowed, is the core's decision
 (rules.md §5). A Task lacking any of these cannot be one the pipeline emitted (its Tasks
-always carry all four), so it is ignored; a Task ``for`` a Group likewise. A read field of
+always carry all four), so it is ignored; a Task ``for`` a Group, or ``for`` a reference
+that cannot be resolved (conditional, unknown ``urn:``), likewise. A read field of
 the wrong type or format (a malformed ``lastModified``, an unknown status code, a
 ``Patient/`` reference without id) is invalid input.
 """
@@ -69,7 +70,7 @@ def task_events(res: Json, ctx: Ctx) -> list[Event] | None:
     if status not in TASK_STATUSES:
         raise Problem("status", f"{status!r} is not a Task status")
     ref = reference(res.get("for"), "for")
-    patient = target_id(ref, "Patient", "for.reference", ctx) if ref is not None else None
+    patient = target_id(ref, "Patient", "for.reference", ctx, strict=False) if ref else None
     time = _task_time(res)
     if patient is None or time is None:
         return None

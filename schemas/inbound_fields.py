@@ -120,8 +120,13 @@ def split_reference(ref: str) -> tuple[str, str] | None:
     return None if m is None else (m.group(1), m.group(2))
 
 
-def target_id(ref: str, rtype: str, path: str, ctx: Ctx) -> str | None:
-    """The id of the ``rtype`` resource ``ref`` points to; ``None`` if another type."""
+def target_id(ref: str, rtype: str, path: str, ctx: Ctx, strict: bool = True) -> str | None:
+    """The id of the ``rtype`` resource ``ref`` points to; ``None`` if another type.
+
+    A reference that cannot be resolved at all (a ``urn:`` that is no entry, a
+    conditional ``Type?query``) is a Problem when ``strict``, else ``None``. A reference
+    typed ``rtype`` whose id is malformed is always a Problem.
+    """
     entry = ctx.index.get(ref) if ctx.index else None
     if entry is None and ":" not in ref:  # fast path for a relative ``Type/id``
         kind, _, rid = ref.partition("/")
@@ -139,6 +144,8 @@ def target_id(ref: str, rtype: str, path: str, ctx: Ctx) -> str | None:
         raise Problem(path, f"{ref!r} resolves to a {rtype} entry without a valid id")
     parts = split_reference(ref)
     if parts is None:
+        if not strict:
+            return None
         if ref.startswith(("urn:", "#")):
             raise Problem(path, f"{ref!r} does not resolve to an entry of the Bundle")
         raise Problem(path, f"{ref!r} is not a literal reference (Type/id)")

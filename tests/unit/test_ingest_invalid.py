@@ -208,7 +208,7 @@ WRONG: list[tuple[Doc, str, str]] = [
     (observation(id="bad id!"), "Observation.id: 'bad id!' is not a valid FHIR id", "value"),
     (
         encounter(**{"class": [{"coding": []}]}),
-        "Encounter.class: expected an object, got an array",
+        "Encounter.class: expected an R4 Coding object, got an array (R5 shape)",
         "structure",
     ),
     (encounter(**{"class": None}), "Encounter.class: required", "required"),

@@ -33,6 +33,7 @@ from tests.unit.ingest_docs import (
     message,
     observation,
     one,
+    run,
     task,
 )
 
@@ -274,6 +275,7 @@ IGNORED = {
     "task-without-for": task(**{"for": None}),
     "task-without-time": task(authoredOn=None, lastModified=None),
     "task-without-id": task(id=None),
+    "task-for-conditional": task(**{"for": {"reference": "Patient?identifier=urn:mrn|1"}}),
     "message-header-alone": message()["entry"][0]["resource"],
     "service-request": {"resourceType": "ServiceRequest", "id": "sr", "status": "active"},
 }
@@ -282,3 +284,15 @@ IGNORED = {
 @pytest.mark.parametrize("name", list(IGNORED))
 def test_valid_but_not_recognized_is_ignored(name: str) -> None:
     assert ignored(IGNORED[name])
+
+
+def test_unresolvable_non_patient_participants_and_appointments_are_skipped() -> None:
+    doc = appointment()
+    doc["participant"] += [
+        {"actor": {"reference": "Practitioner?identifier=http://hl7.org/fhir/sid/us-npi|9"}},
+        {"actor": {"reference": "urn:uuid:not-in-this-document"}},
+    ]
+    assert [e.patient for e in run(doc).events] == ["p1"]
+    refs = [{"reference": "urn:uuid:elsewhere"}, {"reference": "Appointment/a1"}]
+    amb = one(encounter("AMB", serviceType=cc(LOC, "iop"), appointment=refs))
+    assert isinstance(amb, SessionAttended) and amb.appointments == ("a1",)
