@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SHARED ?= ../shared
 
-.PHONY: setup deps demo test test-unit test-integration test-slow lint scenarios bench clean
+.PHONY: setup deps demo test test-unit test-integration test-slow lint scenarios bench readme clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -43,6 +43,9 @@ test-slow: setup deps ## worker kills and broker restarts (long)
 scenarios: setup ## the shared checker over our copy of the scenarios
 	$(BIN)/python $(SHARED)/tools/check_scenarios.py --carepath $(BIN)/carepath \
 	    --determinism --fhir tests/scenarios/data
+
+readme: setup ## regenerate the README rule table from the code
+	$(BIN)/python -m scripts.readme_rules README.md
 
 bench: setup deps
 	$(BIN)/carepath bench

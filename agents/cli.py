@@ -51,8 +51,22 @@ def _cmd_worker(args: argparse.Namespace) -> int:
 
 
 def _cmd_broker(args: argparse.Namespace) -> int:
+    import os
+
     from agents import broker
 
+    external = os.environ.get("CAREPATH_BROKER", "").strip()
+    if external:  # every command uses the existing broker instead of starting one
+        address = external.split("://", 1)[-1]
+        if args.action == "down":
+            print(f"CAREPATH_BROKER={external} is not ours to stop", file=sys.stderr)
+            return 0
+        if not broker.answers(address):
+            print(f"CAREPATH_BROKER={external} does not answer", file=sys.stderr)
+            return 1
+        print(f"using CAREPATH_BROKER={external}", file=sys.stderr)
+        print(address)
+        return 0
     argv = [args.action]
     if args.version:
         argv += ["--version", args.version]
