@@ -41,6 +41,8 @@ is also in the docstring of the function that makes it):
     but is not remembered as seen, so a re-send is refused again; an update for a Task
     id never emitted is ignored. For a deceased patient every event is ignored (an illegal
     Task update is still refused).
-12. A late event moves no deadline back: deadlines already due after it fire at the next
+12. A discharge that arrives after a session already recorded in its 7-day window opens
+    C-FOLLOWUP already met. Level changes of late events otherwise apply in arrival order.
+13. A late event moves no deadline back: deadlines already due after it fire at the next
     event or tick, authored at their due time.
 """

@@ -101,6 +101,9 @@ def followup(ctx: Ctx, ev: PatientDischarged) -> None:
     at the end of the 7th day after the discharge date (00:00 UTC of date + 8 days); a
     visit on the discharge date itself does not count (see L-FOLLOWUP-MET).
 
+    Choice: when the discharge arrives late, after a session already recorded in the
+    window, the Task is completed at once (L-FOLLOWUP-MET with the session's time).
+
     Rationale: follow-up within 7 days of a psychiatric discharge lowers readmission and
     suicide risk and is the HEDIS FUH measure; reviewers ask for the appointment.
 
@@ -111,7 +114,11 @@ def followup(ctx: Ctx, ev: PatientDischarged) -> None:
     days = ctx.cfg.followup.window_days
     due = day_start(ev.time) + timedelta(days=days + 1)
     text = describe.followup(ev.time, due - DAY)
-    ctx.new_task("C-FOLLOWUP", "follow-up-7d", ev.event_id, ev.time, "urgent", text, ev.ref, due)
+    task = ctx.new_task("C-FOLLOWUP", "follow-up-7d", ev.event_id, ev.time, "urgent", text,
+                        ev.ref, due)  # fmt: skip
+    seen = ctx.s.last_attended
+    if task is not None and seen is not None and due - timedelta(days=days) <= seen < due:
+        ctx.set_status(task, "completed", seen, f"follow-up visit attended on {describe.day(seen)}")
 
 
 def against_advice(ctx: Ctx, ev: PatientDischarged) -> None:

@@ -230,3 +230,14 @@ def test_deceased_followup_deadline_does_not_fire() -> None:
     j.discharge("2026-03-09T06:00", "exp")
     assert j.task("follow-up-7d").status == "cancelled"
     assert j.tick("2026-04-01").outputs == []
+
+
+def test_late_discharge_after_a_visit_in_the_window_is_met() -> None:
+    j = Journey()
+    j.admit("2026-03-01T08:00")
+    j.assess("2026-03-10T10:00", "phq9", 12)
+    j.attend("2026-03-10T09:00", None)  # a visit with no level: no enrollment
+    j.discharge("2026-03-08T15:00")  # late
+    fu = j.task("follow-up-7d")
+    assert (fu.status, fu.last_modified) == ("completed", t("2026-03-10T09:00"))
+    assert j.tick("2026-04-01").outputs == []
