@@ -35,11 +35,7 @@ def dead_letter_record(
     from elsewhere: issue code ``business-rule`` (a Task update the core rejects), or
     ``exception`` when the diagnostics start with "internal error"; ``code`` overrides.
     """
-    if isinstance(err, InvalidInput):
-        diagnostics, expression, issue_code = err.diagnostics, err.expression, err.code
-    else:
-        diagnostics, expression = err
-        issue_code = "exception" if diagnostics.startswith("internal error") else "business-rule"
+    diagnostics, expression, issue_code = _parts(err)
     record: dict[str, object] = {
         "source": source,
         "received_at": received_at,
@@ -47,6 +43,14 @@ def dead_letter_record(
     }
     record.update(raw_fields(raw, max_bytes))
     return record
+
+
+def _parts(err: InvalidInput | tuple[str, str | None]) -> tuple[str, str | None, str]:
+    if isinstance(err, InvalidInput):
+        return err.diagnostics, err.expression, err.code
+    diagnostics, expression = err
+    code = "exception" if diagnostics.startswith("internal error") else "business-rule"
+    return diagnostics, expression, code
 
 
 def operation_outcome(diagnostics: str, expression: str | None, code: str) -> dict[str, object]:

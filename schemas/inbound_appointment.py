@@ -13,18 +13,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from pipeline.events import Event, SessionAttended, SessionMissed
-from schemas.inbound_fields import (
-    Ctx,
-    Json,
-    array,
-    identity,
-    level_of,
-    reference,
-    required,
-    string,
-    target_id,
-)
+from schemas.inbound_fields import Ctx, Json, array, identity, level_of, required, string
 from schemas.inbound_problem import Problem, show
+from schemas.inbound_refs import reference, target_id
 from schemas.timeparse import minutes_between, parse_time
 
 _KINDS = frozenset({"fulfilled", "noshow"})

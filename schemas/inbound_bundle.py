@@ -24,18 +24,9 @@ from pipeline.events import Event
 from schemas.codes import NOTIFICATION_EVENT
 from schemas.inbound_dispatch import invalid, resource_into
 from schemas.inbound_encounter import admitted, discharged
-from schemas.inbound_fields import (
-    ID_RE,
-    Ctx,
-    Json,
-    array,
-    content_hash,
-    obj,
-    reference,
-    required,
-    string,
-)
+from schemas.inbound_fields import ID_RE, Ctx, Json, array, content_hash, obj, required, string
 from schemas.inbound_problem import Problem, show
+from schemas.inbound_refs import reference
 from schemas.inbound_types import Ingested
 
 ENTRYWISE = frozenset({"collection", "batch", "transaction", "searchset", "history"})

@@ -26,13 +26,11 @@ from schemas.inbound_fields import (
     identity,
     level_of,
     obj,
-    patient_of,
-    reference,
     required,
     string,
-    target_id,
 )
 from schemas.inbound_problem import Problem, show
+from schemas.inbound_refs import patient_of, reference, target_id
 from schemas.timeparse import minutes_between, parse_time
 
 _ADMITTED = frozenset({"in-progress", "arrived"})

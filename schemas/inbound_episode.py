@@ -21,19 +21,9 @@ from datetime import datetime
 
 from pipeline.events import Event, ProgramEnrolled, ProgramExited, TaskUpdated
 from schemas.codes import TASK_STATUSES
-from schemas.inbound_fields import (
-    Ctx,
-    Json,
-    identity,
-    level_of,
-    obj,
-    patient_of,
-    reference,
-    required,
-    string,
-    target_id,
-)
+from schemas.inbound_fields import Ctx, Json, identity, level_of, obj, required, string
 from schemas.inbound_problem import Problem
+from schemas.inbound_refs import patient_of, reference, target_id
 from schemas.timeparse import parse_time
 
 _EXITED = frozenset({"finished", "cancelled"})

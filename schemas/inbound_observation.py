@@ -19,8 +19,9 @@ from schemas.codes import (
     ITEM9_ANSWERS,
     LOINC,
 )
-from schemas.inbound_fields import Ctx, Json, codings, identity, obj, patient_of, required, string
+from schemas.inbound_fields import Ctx, Json, codings, identity, obj, required, string
 from schemas.inbound_problem import Problem, show
+from schemas.inbound_refs import patient_of
 from schemas.timeparse import parse_time
 
 _NUMBER = re.compile(r"\s*([+-]?\d+)(?:\.0*)?\s*")
