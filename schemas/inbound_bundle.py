@@ -26,7 +26,7 @@ from schemas.inbound_dispatch import invalid, resource_into
 from schemas.inbound_encounter import admitted, discharged
 from schemas.inbound_fields import ID_RE, Ctx, Json, array, content_hash, obj, required, string
 from schemas.inbound_problem import Problem, show
-from schemas.inbound_refs import reference
+from schemas.inbound_refs import reference, split_reference
 from schemas.inbound_types import Ingested
 
 ENTRYWISE = frozenset({"collection", "batch", "transaction", "searchset", "history"})
@@ -40,22 +40,21 @@ Nested = Callable[[Ingested, Json, bytes], None]
 def bundle_into(out: Ingested, doc: Json, raw: bytes, ctx: Ctx, nested: Nested) -> None:
     try:
         btype = required(string(doc, "type", "type"), "type", "(Bundle.type is 1..1)")
+        if btype != "message" and btype not in ENTRYWISE:
+            out.ignored += 1
+            return
         entries = array(doc, "entry", "entry")
-        ctx.index = _index(entries) if btype == "message" or btype in ENTRYWISE else {}
-        if btype == "message":
-            events = _message(doc, entries, ctx)
+        ctx.index = _index(entries)
+        events = _message(doc, entries, ctx) if btype == "message" else None
     except Problem as p:
         out.errors.append(invalid(p, "Bundle", raw))
         return
-    if btype == "message":
-        if events is None:
-            out.ignored += 1
-        else:
-            out.events.extend(events)
-    elif btype in ENTRYWISE:
+    if btype != "message":
         _entries_into(out, entries, ctx, nested)
-    else:
+    elif events is None:
         out.ignored += 1
+    else:
+        out.events.extend(events)
 
 
 def _index(entries: list[object]) -> dict[str, Json]:
@@ -141,12 +140,20 @@ def _focus(header: Json, entries: list[object], ctx: Ctx) -> tuple[int, Json]:
     path = "entry[0].resource.focus"
     refs = [reference(f, f"{path}[{i}]") for i, f in enumerate(array(header, "focus", path))]
     for ref in refs:
-        res = ctx.index.get(ref) if ref else None
+        res = _resolve(ref, ctx) if ref else None
         if res is not None and res.get("resourceType") == "Encounter":
             return _position(entries, res), res
     if not refs:
         raise Problem(path, "required: the notification has no focus", "required")
     raise Problem(f"{path}[0].reference", f"{refs[0]!r} does not resolve to an Encounter entry")
+
+
+def _resolve(ref: str, ctx: Ctx) -> Json | None:
+    """The entry ``ref`` names: by fullUrl, else by its ``Type/id`` (absolute URLs too)."""
+    found = ctx.index.get(ref)
+    if found is None and (parts := split_reference(ref)) is not None:
+        found = ctx.index.get(f"{parts[0]}/{parts[1]}")
+    return found
 
 
 def _position(entries: list[object], res: Json) -> int:

@@ -98,9 +98,12 @@ def test_message_identity_falls_back_to_identifier_then_hash() -> None:
     assert one(doc).event_id == hashed
 
 
-def test_message_focus_by_relative_reference() -> None:
+@pytest.mark.parametrize(
+    "focus", ["Encounter/enc-1", "https://adt.example.org/fhir/Encounter/enc-1"]
+)
+def test_message_focus_by_literal_reference(focus: str) -> None:
     doc = message()
-    doc["entry"][0]["resource"]["focus"] = [{"reference": "Encounter/enc-1"}]
+    doc["entry"][0]["resource"]["focus"] = [{"reference": focus}]
     assert one(doc).patient == "p1"
 
 
