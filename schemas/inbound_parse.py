@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import Any
 
 import orjson
 
@@ -62,7 +63,10 @@ def too_deep(doc: object, raw: bytes, max_depth: int) -> bool:
     """Whether the parsed ``doc`` (from ``raw``) nests containers more than ``max_depth``."""
     if len(raw) <= _COUNT_BELOW and raw.count(b"{") + raw.count(b"[") <= max_depth:
         return False  # nesting never exceeds the number of brackets
-    text = b"\n" + orjson.dumps(doc, option=orjson.OPT_INDENT_2)
+    try:
+        text = b"\n" + orjson.dumps(doc, option=orjson.OPT_INDENT_2)
+    except orjson.JSONEncodeError:  # orjson serializes at most ~255 levels
+        return _deeper_than(doc, max_depth)
     if b"\n" + b"  " * (max_depth + 1) in text:
         return True
     return b"\n" + b"  " * max_depth in text and _empty_at(max_depth).search(text) is not None
@@ -73,3 +77,15 @@ def _empty_at(depth: int) -> re.Pattern[bytes]:
     """An empty container as a member of a container ``depth`` deep (indented text)."""
     key = rb'(?:"(?:[^"\\]|\\.)*": )?'
     return re.compile(rb"\n" + b"  " * depth + rb"(?! )" + key + rb"(?:\{\}|\[\])")
+
+
+def _deeper_than(doc: object, max_depth: int) -> bool:
+    """Iterative walk for documents too deep for orjson to re-serialize (rare)."""
+    stack: list[tuple[Any, int]] = [(doc, 1)] if isinstance(doc, dict | list) else []
+    while stack:
+        value, depth = stack.pop()
+        if depth > max_depth:
+            return True
+        children = value.values() if isinstance(value, dict) else value
+        stack.extend((c, depth + 1) for c in children if isinstance(c, dict | list))
+    return False

@@ -8,6 +8,7 @@ from typing import Any
 import orjson
 import pytest
 
+from schemas.inbound_parse import too_deep
 from schemas.ingest import Limits, ingest
 from tests.unit.ingest_docs import (
     Doc,
@@ -87,9 +88,22 @@ def test_depth_limit_with_an_empty_innermost_container(empty: Any) -> None:
     assert error(deeper).diagnostics == "JSON nested deeper than 64 levels"
 
 
-def test_depth_beyond_orjson_limit_and_brackets_inside_strings() -> None:
-    raw = b'{"resourceType":"Basic","x":' + b"[" * 2000 + b"]" * 2000 + b"}"
-    assert error(raw).diagnostics == "JSON nested deeper than 64 levels"
+@pytest.mark.parametrize("levels", [100, 254, 300, 1000, 2000])
+def test_depth_beyond_orjson_limits(levels: int) -> None:
+    raw = b'{"resourceType":"Basic","x":' + b"[" * levels + b"]" * levels + b"}"
+    assert (error(raw).diagnostics, error(raw).code) == (
+        "JSON nested deeper than 64 levels",
+        "too-costly",
+    )
+
+
+def test_depth_limit_above_what_orjson_can_reserialize() -> None:
+    doc = orjson.loads(b"[" * 299 + b"]" * 299)
+    assert too_deep(doc, b"[" * 4096, 299) is False
+    assert too_deep(doc, b"[" * 4096, 298) is True
+
+
+def test_brackets_inside_strings() -> None:
     in_strings = orjson.dumps(observation(note=[{"text": "[{" * 500 + '\\"}'}]))
     assert run(in_strings).errors == []
 
