@@ -35,7 +35,8 @@ def ingest(raw: bytes, limits: Limits = _DEFAULT_LIMITS, base: str = DEFAULT_BAS
     except DocumentProblem as p:
         out.errors.append(InvalidInput(p.message, None, data, p.code))
     except Exception as e:  # a bug here must not stop the stream (DESIGN.md convention 8)
-        message = f"internal error while reading the document: {type(e).__name__}: {e}"
+        # the type only: an exception message may quote clinical values
+        message = f"internal error while reading the document: {type(e).__name__}"
         return Ingested([], 0, [InvalidInput(message, None, data, "exception")])
     return out
 

@@ -151,3 +151,12 @@ NESTED = st.recursive(
 def test_depth_check_matches_a_recursive_count(value: Any, limit: int) -> None:
     assert too_deep(value, orjson.dumps(value), limit) == (depth(value) > limit)
     assert too_deep(value, b"[" * 4096, limit) == (depth(value) > limit)  # no count bound
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(["[", "{"]), max_size=1100), st.integers(0, 400))
+def test_deep_nesting_never_fails_internally(opens: list[str], limit: int) -> None:
+    closes = "".join("]" if o == "[" else "}" for o in reversed(opens))
+    inner = "".join(o if o == "[" else '{"k":' for o in opens) + "1" + closes
+    raw = ('{"resourceType":"Observation","x":' + inner + "}").encode()
+    check(ingest(raw, Limits(max_depth=limit)))
