@@ -26,8 +26,11 @@ class Settings(BaseSettings):
     topic_deadletter: str = "care.deadletter"
     partitions: int = Field(4, ge=1, description="partitions of care.events and outputs")
     inbound_partitions: int = Field(
-        1, ge=1, description="partitions of care.inbound when the worker creates it; more "
-        "than one keeps a patient's order only if publishers key by patient")
+        1,
+        ge=1,
+        description="partitions of care.inbound when the worker creates it; more "
+        "than one keeps a patient's order only if publishers key by patient",
+    )
     tick_interval: float = Field(60.0, ge=0, description="seconds between clock ticks; 0 = off")
     rules: Path | None = Field(None, description="rules TOML file (rules.md thresholds)")
     base_url: str = DEFAULT_BASE

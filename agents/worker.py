@@ -18,8 +18,12 @@ def build(settings: Settings) -> Pipeline:
 def run_worker(settings: Settings) -> int:
     pipeline = build(settings)
     n = settings.partitions
-    topics = (settings.topic_events, settings.topic_tasks, settings.topic_referrals,
-              settings.topic_deadletter)
+    topics = (
+        settings.topic_events,
+        settings.topic_tasks,
+        settings.topic_referrals,
+        settings.topic_deadletter,
+    )
     wanted = {t: n for t in topics} | {settings.topic_inbound: settings.inbound_partitions}
     kafka_io.ensure_topics(settings.bootstrap, wanted)
     worker = faust.Worker(pipeline.app, loglevel=settings.log_level.upper(), quiet=True)
