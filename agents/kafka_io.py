@@ -134,3 +134,15 @@ def ensure_topics(bootstrap: str, partitions: dict[str, int], timeout: float = 6
                 admin.create_topics([topic])
     finally:
         admin.close()
+
+
+def group_state(bootstrap: str, group: str) -> str | None:
+    """The consumer group's state ("Stable", "Empty", ...) or None if unknown."""
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    try:
+        for g in admin.list_groups():
+            if g.get("group_id") == group:
+                return str(g.get("group_state"))
+        return None
+    finally:
+        admin.close()

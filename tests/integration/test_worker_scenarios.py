@@ -46,7 +46,10 @@ def _broker_replay(
         for k, v in env.items():
             if k.startswith("CAREPATH_"):
                 mp.setenv(k, v)
-        assert main(argv + extra) == 0, worker.tail()
+        try:
+            assert main(argv + extra) == 0, worker.tail()
+        except TimeoutError as e:
+            raise AssertionError(f"{e}\n--- worker log ---\n{worker.tail(200)}") from e
     n_dead = sum(1 for ln in dlq.read_bytes().splitlines() if ln.strip())
     return out.read_bytes().splitlines(), n_dead
 

@@ -70,11 +70,11 @@ class Worker:
         )
 
     def wait_ready(self, timeout: float = 60.0) -> None:
-        """Until the worker has created its events topic and joined its group."""
+        """Until the worker's consumer group is stable (joined, partitions assigned)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             assert self.proc is not None and self.proc.poll() is None, self.tail()
-            if kafka_io.end_offsets(self.wenv.bootstrap, self.wenv.topic("care.events")):
+            if kafka_io.group_state(self.wenv.bootstrap, self.wenv.group) == "Stable":
                 return
             time.sleep(0.5)
         raise TimeoutError(f"worker not ready in {timeout}s\n{self.tail()}")
