@@ -1,0 +1,72 @@
+"""DESIGN.md convention 8 on a real worker: an exception inside an agent becomes a dead
+letter plus a log line, and the stream goes on (Faust would otherwise ack and lose it)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import orjson
+import pytest
+
+from agents import kafka_io
+from tests.integration.worker import running_worker
+
+pytestmark = pytest.mark.integration
+
+ADMIT = {
+    "resourceType": "Encounter",
+    "id": "ep-adm",
+    "status": "in-progress",
+    "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "IMP"},
+    "subject": {"reference": "Patient/ep1"},
+    "period": {"start": "2026-01-01T08:00:00Z"},
+}
+CSSRS_HIGH = {
+    "resourceType": "Observation",
+    "id": "ep-cssrs",
+    "status": "final",
+    "code": {"coding": [{"system": "http://loinc.org", "code": "93374-7"}]},
+    "subject": {"reference": "Patient/ep1"},
+    "effectiveDateTime": "2026-01-02T08:00:00Z",
+    "valueString": "high",
+}
+
+
+def _wait_for(fn, timeout: float = 60.0):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = fn()
+        if value:
+            return value
+        time.sleep(0.5)
+    return fn()
+
+
+def test_poison_message_is_dead_lettered_and_the_stream_goes_on(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    with running_worker(kafka_bootstrap, tmp_path) as w:
+        events, dlq = w.wenv.topic("care.events"), w.wenv.topic("care.deadletter")
+        # Not a project event: decoding raises inside the transition agent.
+        kafka_io.publish(kafka_bootstrap, events, [(b"ep1", b"\x00not an event", [])])
+        kafka_io.publish(
+            kafka_bootstrap,
+            w.wenv.topic("care.inbound"),
+            [(b"ep1", orjson.dumps(ADMIT), []), (b"ep1", orjson.dumps(CSSRS_HIGH), [])],
+        )
+
+        def crisis_task() -> bool:
+            tasks = [
+                orjson.loads(r.value)
+                for r in kafka_io.read_topic(kafka_bootstrap, w.wenv.topic("care.tasks"))
+            ]
+            return any(t["code"]["coding"][0]["code"] == "crisis-evaluation" for t in tasks)
+
+        assert _wait_for(crisis_task), w.tail()
+        letters = [orjson.loads(r.value) for r in kafka_io.read_topic(kafka_bootstrap, dlq)]
+        assert len(letters) == 1
+        issue = letters[0]["error"]["issue"][0]
+        assert "internal error" in issue["diagnostics"]
+        assert letters[0]["source"]["topic"] == events
+        assert "WireError" in w.tail(400)
