@@ -56,3 +56,24 @@ def test_wall_clock_ticks_fire_the_follow_up_deadline(kafka_bootstrap: str, tmp_
             time.sleep(1)
         assert codes.get("follow-up-7d") == "failed", w.tail()
         assert codes.get("follow-up-missed") == "requested"
+
+
+def test_tasks_command_reads_the_worklist_from_kafka(
+    kafka_bootstrap: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from agents.cli import main
+
+    with running_worker(kafka_bootstrap, tmp_path) as w:
+        kafka_io.publish(
+            kafka_bootstrap, w.wenv.topic("care.inbound"), [(b"live1", orjson.dumps(DISCHARGE), [])]
+        )
+        kafka_io.wait_committed(kafka_bootstrap, w.wenv.group, w.wenv.topic("care.inbound"), 60)
+        kafka_io.wait_committed(kafka_bootstrap, w.wenv.group, w.wenv.topic("care.events"), 60)
+        monkeypatch.setenv("CAREPATH_TOPIC_TASKS", w.wenv.topic("care.tasks"))
+        assert main(["tasks", "--broker", f"kafka://{kafka_bootstrap}"]) == 0
+    rows = capsys.readouterr().out.splitlines()
+    assert rows[-1] == "2 task(s)"
+    assert "follow-up-7d" in rows[1] and "urgent" in rows[1]
