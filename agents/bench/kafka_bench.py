@@ -1,0 +1,540 @@
+"""Kafka figures: end-to-end throughput of one worker vs a raw passthrough, and latency from
+``care.inbound`` to ``care.tasks`` at fixed offered loads.
+
+How each figure is measured (docs/benchmarks.md repeats this):
+
+- **Throughput** (worker and passthrough alike): the consumer process is started and ready
+  (the worker has processed a warm-up document end to end; the passthrough is assigned).
+  The bench then publishes N documents as fast as it can (aiokafka, ``acks=all``); ``t0`` is
+  just before the first send. ``t1`` is the first moment the consumer group's committed
+  offsets cover everything: for the passthrough, every partition of the source topic; for
+  the worker, every partition of the inbound topic and then of the events topic (read after
+  the inbound topic is done, so it includes every event the ingest agent wrote). Figure:
+  N / (t1 − t0). Both commit every second, so the figure carries up to ~1 s of commit
+  latency on both sides; committed offsets are polled every 50 ms.
+- **Latency**: the inbound and tasks topics are created with
+  ``message.timestamp.type=LogAppendTime``, so both timestamps are the broker's append
+  times (one clock). A paced producer offers documents at a fixed rate; afterwards the
+  bench reads both topics back and pairs each new case-management Task of a rule that
+  fires on the document itself (C-FOLLOWUP, C-AMA, C-CRISIS, C-SAFETY, C-SI-SCREEN, C-SUD,
+  C-NO-SHOW, C-DISENGAGED) with the latest inbound document that carries the Task's
+  ``focus`` resource and was appended before it. Latency = Task append time − document
+  append time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from agents.bench import templates as T
+
+Progress = Callable[[str], None]
+PARTITIONS = 4  # care.events and the output topics
+INBOUND_PARTITIONS = 1  # documents carry no patient key: one partition keeps their order
+POLL_S = 0.05
+IMMEDIATE_RULES = frozenset(
+    {"C-FOLLOWUP", "C-AMA", "C-CRISIS", "C-SAFETY", "C-SI-SCREEN", "C-SUD", "C-NO-SHOW"}
+    | {"C-DISENGAGED"}
+)
+LOG_APPEND = {"message.timestamp.type": "LogAppendTime"}
+
+
+@dataclass
+class LoadPoint:
+    offered_eps: float
+    published: int
+    seconds: float  # first publish to all committed
+    samples: int = 0
+    p50_ms: float | None = None
+    p99_ms: float | None = None
+    max_ms: float | None = None
+    window: tuple[float, float] = (0.0, 0.0)  # epoch seconds of first publish, all committed
+    sentinel: str = ""  # focus of the end-marker Task
+    span_ms: float | None = None  # first document appended → sentinel's Task appended
+
+    @property
+    def achieved_eps(self) -> float:
+        """Documents processed per second: to the sentinel's Task if it was seen (broker
+        clock), else to the commit that covered everything (up to 1 s late)."""
+        if self.span_ms:
+            return self.published / (self.span_ms / 1000)
+        return self.published / self.seconds if self.seconds else 0.0
+
+
+@dataclass
+class KafkaResult:
+    n_messages: int = 0
+    passthrough_seconds: float = 0.0
+    worker_seconds: float = 0.0
+    worker_outputs: int = 0
+    worker_dead_letters: int = 0
+    loads: list[LoadPoint] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def passthrough_eps(self) -> float:
+        return self.n_messages / self.passthrough_seconds if self.passthrough_seconds else 0.0
+
+    @property
+    def kafka_eps(self) -> float:
+        return self.n_messages / self.worker_seconds if self.worker_seconds else 0.0
+
+
+# -- admin helpers (kafka-python) ---------------------------------------------------------
+def create_topics(bootstrap: str, topics: dict[str, tuple[int, dict[str, str]]]) -> None:
+    """Create ``{name: (partitions, config)}`` and wait until every partition has a leader."""
+    from kafka import KafkaAdminClient
+    from kafka.admin import NewTopic
+
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    try:
+        admin.create_topics(
+            [NewTopic(t, n, 1, topic_configs=cfg) for t, (n, cfg) in topics.items()]
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            meta = admin.describe_topics(list(topics))
+            if all(
+                t["error_code"] == 0
+                and len(t["partitions"]) == topics[t["name"]][0]
+                and all(p["leader_id"] >= 0 for p in t["partitions"])
+                for t in meta
+            ):
+                return
+            time.sleep(0.1)
+    finally:
+        admin.close()
+
+
+def delete_topics(bootstrap: str, prefix: str) -> None:
+    from kafka import KafkaAdminClient
+
+    with contextlib.suppress(Exception):
+        admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+        try:
+            mine = [t for t in admin.list_topics() if t.startswith(prefix)]
+            if mine:
+                admin.delete_topics(mine)
+        finally:
+            admin.close()
+
+
+class Offsets:
+    """End offsets and a group's committed offsets, polled quickly."""
+
+    def __init__(self, bootstrap: str) -> None:
+        from kafka import KafkaAdminClient, KafkaConsumer
+
+        # never auto-create a topic by asking for its metadata (the broker would make it with
+        # one partition before the worker declares it)
+        self.consumer = KafkaConsumer(bootstrap_servers=bootstrap, allow_auto_create_topics=False)
+        self.admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+
+    def close(self) -> None:
+        self.consumer.close()
+        self.admin.close()
+
+    def ends(self, topic: str) -> dict[int, int]:
+        from kafka import TopicPartition
+
+        parts = self.consumer.partitions_for_topic(topic)
+        deadline = time.monotonic() + 10
+        while not parts and time.monotonic() < deadline:
+            self.consumer.topics()
+            time.sleep(0.1)
+            parts = self.consumer.partitions_for_topic(topic)
+        tps = [TopicPartition(topic, p) for p in sorted(parts or ())]
+        return {tp.partition: off for tp, off in self.consumer.end_offsets(tps).items()}
+
+    def total(self, topic: str) -> int:
+        return sum(self.ends(topic).values())
+
+    def wait_committed(
+        self, group: str, topic: str, timeout: float, alive: Callable[[], bool]
+    ) -> None:
+        from kafka.errors import KafkaError
+
+        targets = self.ends(topic)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                committed = self.admin.list_group_offsets(group).get(group, {})
+            except KafkaError:
+                committed = {}
+            done = {tp.partition: m.offset for tp, m in committed.items() if tp.topic == topic}
+            if all(done.get(p, 0) >= end for p, end in targets.items()):
+                return
+            if not alive():
+                raise RuntimeError(f"the consumer of {topic} exited")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{group} did not commit {topic} to {targets} in {timeout}s")
+            time.sleep(POLL_S)
+
+
+# -- producing -----------------------------------------------------------------------------
+async def _publish(bootstrap: str, topic: str, docs: Iterable[bytes], rate: float | None) -> int:
+    """Publish ``docs``; as fast as possible, or paced at ``rate`` documents/s."""
+    from aiokafka import AIOKafkaProducer
+
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=2)
+    await producer.start()
+    n = 0
+    try:
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        send = producer.send
+        for doc in docs:
+            if rate:
+                delay = start + n / rate - loop.time()
+                if delay > 0.0005:
+                    await asyncio.sleep(delay)
+            await send(topic, value=doc)
+            n += 1
+        await producer.flush()
+    finally:
+        await producer.stop()
+    return n
+
+
+def publish(bootstrap: str, topic: str, docs: Iterable[bytes], rate: float | None = None) -> int:
+    return asyncio.run(_publish(bootstrap, topic, docs, rate))
+
+
+async def _read_all(bootstrap: str, topic: str, partitions: int) -> list[tuple[int, bytes]]:
+    """(timestamp ms, value) of every record of ``topic`` up to its current end."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
+    )
+    await consumer.start()
+    out: list[tuple[int, bytes]] = []
+    deadline = time.monotonic() + 120
+    try:
+        tps = [TopicPartition(topic, p) for p in range(partitions)]
+        consumer.assign(tps)
+        ends = await consumer.end_offsets(tps)
+        await consumer.seek_to_beginning(*tps)
+        remaining = {tp for tp in tps if ends[tp] > 0}
+        while remaining:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"reading {topic} back did not reach {ends}")
+            batch = await consumer.getmany(*remaining, timeout_ms=1000)
+            for tp, records in batch.items():
+                out.extend((r.timestamp, r.value) for r in records if r.offset < ends[tp])
+                if records and records[-1].offset >= ends[tp] - 1:
+                    remaining.discard(tp)
+    finally:
+        await consumer.stop()
+    return out
+
+
+def read_all(bootstrap: str, topic: str, partitions: int) -> list[tuple[int, bytes]]:
+    return asyncio.run(_read_all(bootstrap, topic, partitions))
+
+
+# -- processes -----------------------------------------------------------------------------
+class Proc:
+    """A child process in its own session; stderr (and stdout unless piped) go to ``log``."""
+
+    def __init__(self, argv: list[str], env: dict[str, str], log: Path, pipe: bool = False) -> None:
+        self.log = log
+        self._out = log.open("ab")
+        stdout = subprocess.PIPE if pipe else self._out
+        self.p = subprocess.Popen(
+            argv, env=env, stdout=stdout, stderr=self._out, start_new_session=True
+        )
+
+    def alive(self) -> bool:
+        return self.p.poll() is None
+
+    def wait_line(self, text: str, timeout: float) -> None:
+        import selectors
+
+        assert self.p.stdout is not None
+        sel = selectors.DefaultSelector()
+        sel.register(self.p.stdout, selectors.EVENT_READ)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if sel.select(timeout=0.2):
+                line = self.p.stdout.readline()
+                if text.encode() in line:
+                    return
+                if not line and not self.alive():
+                    break
+        raise RuntimeError(f"{self.p.args} did not print {text!r}:\n{self.tail()}")
+
+    def stop(self, grace: float = 30.0) -> None:
+        if self.alive():
+            os.killpg(self.p.pid, signal.SIGTERM)
+            try:
+                self.p.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.p.pid, signal.SIGKILL)
+                self.p.wait()
+        if self.p.stdout is not None:
+            self.p.stdout.close()
+        self._out.close()
+
+    def tail(self, n: int = 40) -> str:
+        text = self.log.read_text(errors="replace") if self.log.exists() else ""
+        return "\n".join(text.splitlines()[-n:])
+
+
+def worker_env(bootstrap: str, tag: str, datadir: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CAREPATH_")}
+    env.update(
+        {
+            "CAREPATH_BROKER": f"kafka://{bootstrap}",
+            "CAREPATH_APP_ID": f"bench-{tag}",
+            "CAREPATH_TOPIC_INBOUND": f"{tag}.care.inbound",
+            "CAREPATH_TOPIC_EVENTS": f"{tag}.care.events",
+            "CAREPATH_TOPIC_TASKS": f"{tag}.care.tasks",
+            "CAREPATH_TOPIC_REFERRALS": f"{tag}.care.referrals",
+            "CAREPATH_TOPIC_DEADLETTER": f"{tag}.care.deadletter",
+            "CAREPATH_PARTITIONS": str(PARTITIONS),
+            "CAREPATH_TICK_INTERVAL": "0",
+            "CAREPATH_DATADIR": str(datadir),
+            "CAREPATH_LOG_LEVEL": "warning",
+        }
+    )
+    return env
+
+
+# -- the three measurements ----------------------------------------------------------------
+def run_passthrough(bootstrap: str, docs: list[bytes], workdir: Path, progress: Progress) -> float:
+    tag = "bench-pt-" + uuid.uuid4().hex[:8]
+    src, dst, group = f"{tag}.src", f"{tag}.dst", f"{tag}-group"
+    create_topics(bootstrap, {src: (INBOUND_PARTITIONS, {}), dst: (PARTITIONS, {})})
+    argv = [sys.executable, "-m", "agents.bench.passthrough", "--bootstrap", bootstrap]
+    argv += [
+        "--src",
+        src,
+        "--partitions",
+        str(INBOUND_PARTITIONS),
+        "--dst",
+        dst,
+        "--group",
+        group,
+        "--count",
+        str(len(docs)),
+    ]
+    proc = Proc(argv, dict(os.environ), workdir / "passthrough.log", pipe=True)
+    offsets = Offsets(bootstrap)
+    try:
+        proc.wait_line("ready", 60)
+        progress(f"passthrough: publishing {len(docs):,} documents")
+        t0 = time.perf_counter()
+        publish(bootstrap, src, docs)
+        offsets.wait_committed(group, src, 300, proc.alive)
+        seconds = time.perf_counter() - t0
+    finally:
+        offsets.close()
+        proc.stop()
+        delete_topics(bootstrap, tag)
+    return seconds
+
+
+class WorkerRun:
+    """One ``carepath worker`` subprocess on unique topics, for throughput then latency."""
+
+    def __init__(self, bootstrap: str, workdir: Path, progress: Progress) -> None:
+        self.bootstrap = bootstrap
+        self.tag = "bench-" + uuid.uuid4().hex[:8]
+        self.env = worker_env(bootstrap, self.tag, workdir / "worker-data")
+        self.group = self.env["CAREPATH_APP_ID"]
+        self.inbound = self.env["CAREPATH_TOPIC_INBOUND"]
+        self.events = self.env["CAREPATH_TOPIC_EVENTS"]
+        self.tasks = self.env["CAREPATH_TOPIC_TASKS"]
+        self.progress = progress
+        # all five topics up front, with the worker's partition count; inbound and tasks
+        # stamped by the broker on append (the latency clock)
+        topics = {t: (PARTITIONS, {}) for k, t in self.env.items() if "_TOPIC_" in k}
+        topics[self.inbound] = (INBOUND_PARTITIONS, LOG_APPEND)
+        topics[self.tasks] = (PARTITIONS, LOG_APPEND)
+        create_topics(bootstrap, topics)
+        argv = [sys.executable, "-m", "agents.cli", "worker"]
+        self.proc = Proc(argv, self.env, workdir / "worker.log")
+        self.offsets = Offsets(bootstrap)
+        self.sentinels = 0
+
+    def wait_processed(self, timeout: float) -> None:
+        alive = self.proc.alive
+        self.offsets.wait_committed(self.group, self.inbound, timeout, alive)
+        self.offsets.wait_committed(self.group, self.events, timeout, alive)
+
+    def warm_up(self, docs: list[bytes], timeout: float = 120) -> None:
+        self.progress("worker: starting and warming up")
+        publish(self.bootstrap, self.inbound, docs)
+        try:
+            self.wait_processed(timeout)
+        except (TimeoutError, RuntimeError) as e:
+            raise RuntimeError(f"{e}\nworker log:\n{self.proc.tail()}") from e
+
+    def burst(self, docs: list[bytes]) -> float:
+        self.progress(f"worker: publishing {len(docs):,} documents as fast as possible")
+        t0 = time.perf_counter()
+        publish(self.bootstrap, self.inbound, docs)
+        self.wait_processed(600)
+        return time.perf_counter() - t0
+
+    def paced(self, docs: list[bytes], rate: float) -> LoadPoint:
+        """Offer ``docs`` at ``rate``, then a sentinel discharge whose Task marks the end."""
+        self.progress(f"latency: {len(docs):,} documents at {rate:,.0f}/s")
+        self.sentinels += 1
+        focus, sentinel = sentinel_doc(f"{self.tag}-{self.sentinels}")
+        wall0, t0 = time.time(), time.perf_counter()
+        n = publish(self.bootstrap, self.inbound, [*docs, sentinel], rate)
+        self.wait_processed(600)
+        seconds = time.perf_counter() - t0
+        return LoadPoint(rate, n - 1, seconds, window=(wall0, wall0 + seconds), sentinel=focus)
+
+    def outputs(self) -> tuple[int, int]:
+        e = self.env
+        out = self.offsets.total(e["CAREPATH_TOPIC_TASKS"])
+        out += self.offsets.total(e["CAREPATH_TOPIC_REFERRALS"])
+        return out, self.offsets.total(e["CAREPATH_TOPIC_DEADLETTER"])
+
+    def close(self) -> None:
+        self.offsets.close()
+        self.proc.stop()
+        delete_topics(self.bootstrap, self.tag)
+
+
+# -- latency correlation -------------------------------------------------------------------
+def _refs(doc: Any) -> Iterator[str]:
+    if not isinstance(doc, dict):
+        return
+    rtype, rid = doc.get("resourceType"), doc.get("id")
+    if isinstance(rtype, str) and isinstance(rid, str):
+        yield f"{rtype}/{rid}"
+    if rtype == "Bundle":
+        for entry in doc.get("entry") or ():
+            if isinstance(entry, dict):
+                yield from _refs(entry.get("resource"))
+
+
+def _rule(task: dict[str, Any]) -> str | None:
+    for c in (task.get("reasonCode") or {}).get("coding") or ():
+        if str(c.get("system", "")).endswith("/CodeSystem/rule"):
+            return str(c.get("code"))
+    return None
+
+
+def sentinel_doc(name: str) -> tuple[str, bytes]:
+    """A discharge home for a patient of its own: its C-FOLLOWUP Task appears as soon as the
+    worker has ingested everything published before it (care.inbound has one partition)."""
+    enc_id = f"sentinel-{name}"
+    doc = T.ENC_DISCHARGE % (
+        enc_id,
+        "IMP",
+        f"Patient/sentinel-{name}",
+        "2026-01-01T08:00:00Z",
+        "2026-01-03T08:00:00Z",
+        T.DISPOSITION,
+        "home",
+    )
+    return f"Encounter/{enc_id}", doc.encode()
+
+
+@dataclass
+class Correlation:
+    pairs: list[tuple[int, float]]  # (document append time ms, latency ms), sentinels excluded
+    first_task_at: dict[str, int]  # focus → append time of its first requested Task
+    first_inbound_at: list[int]  # append times of every inbound record, sorted
+
+
+def latencies(inbound: list[tuple[int, bytes]], tasks: list[tuple[int, bytes]]) -> Correlation:
+    """Pair each new Task of an immediate rule with the latest earlier document that carries
+    its ``focus`` resource."""
+    seen_at: dict[str, list[int]] = {}
+    for ts, raw in inbound:
+        try:
+            doc = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            continue
+        for ref in _refs(doc):
+            seen_at.setdefault(ref, []).append(ts)
+    res = Correlation([], {}, sorted(ts for ts, _ in inbound))
+    first: set[str] = set()
+    for ts, raw in sorted(tasks, key=lambda r: r[0]):
+        task = orjson.loads(raw)
+        if task.get("id") in first:
+            continue
+        first.add(task.get("id"))
+        focus = (task.get("focus") or {}).get("reference")
+        if task.get("status") != "requested" or _rule(task) not in IMMEDIATE_RULES or not focus:
+            continue
+        res.first_task_at.setdefault(focus, ts)
+        before = [t for t in seen_at.get(focus, ()) if t <= ts]
+        if before and not focus.startswith("Encounter/sentinel-"):
+            res.pairs.append((max(before), float(ts - max(before))))
+    return res
+
+
+def summarize(points: list[LoadPoint], corr: Correlation) -> None:
+    for pt in points:
+        lo, hi = pt.window[0] * 1000 - 5, pt.window[1] * 1000
+        lat = sorted(ms for at, ms in corr.pairs if lo <= at <= hi)
+        pt.samples = len(lat)
+        if lat:
+            pt.p50_ms = statistics.median(lat)
+            pt.p99_ms = lat[max(0, math.ceil(0.99 * len(lat)) - 1)]  # nearest rank
+            pt.max_ms = lat[-1]
+        start = next((t for t in corr.first_inbound_at if t >= lo), None)
+        end = corr.first_task_at.get(pt.sentinel)
+        if start is not None and end is not None and end > start:
+            pt.span_ms = float(end - start)
+
+
+def run_kafka(
+    bootstrap: str,
+    docs: Iterator[bytes],
+    n_burst: int,
+    loads: list[float],
+    seconds_per_load: float,
+    workdir: Path,
+    progress: Progress,
+) -> KafkaResult:
+    """Passthrough, worker burst and paced latency runs over consecutive population docs."""
+    res = KafkaResult()
+    warm = [next(docs) for _ in range(200)]
+    burst = [next(docs) for _ in range(n_burst)]
+    res.n_messages = len(burst)
+    res.passthrough_seconds = run_passthrough(bootstrap, burst, workdir, progress)
+    progress(f"passthrough: {res.passthrough_eps:,.0f} messages/s")
+    worker = WorkerRun(bootstrap, workdir, progress)
+    try:
+        worker.warm_up(warm)
+        before_out, before_dlq = worker.outputs()
+        res.worker_seconds = worker.burst(burst)
+        after_out, after_dlq = worker.outputs()
+        res.worker_outputs = after_out - before_out
+        res.worker_dead_letters = after_dlq - before_dlq
+        progress(f"worker: {res.kafka_eps:,.0f} documents/s end to end")
+        for rate in loads:
+            batch = [next(docs) for _ in range(int(rate * seconds_per_load))]
+            res.loads.append(worker.paced(batch, rate))
+        progress("latency: reading care.inbound and care.tasks back")
+        inbound = read_all(bootstrap, worker.inbound, INBOUND_PARTITIONS)
+        corr = latencies(inbound, read_all(bootstrap, worker.tasks, PARTITIONS))
+        summarize(res.loads, corr)
+        res.extra["worker_log_tail"] = worker.proc.tail(5)
+    finally:
+        worker.close()
+    return res
