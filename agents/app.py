@@ -18,7 +18,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import faust
-import orjson
 
 from agents.settings import Settings
 from agents.state_store import DeadlineIndex
@@ -27,7 +26,7 @@ from pipeline.decide import Step, advance, decide, next_deadline
 from pipeline.events import KIND, Tick
 from pipeline.outputs import Output, TaskRecord
 from pipeline.state import PatientState, decode_state, encode_state
-from schemas.deadletter import dead_letter_record
+from schemas.deadletter import dead_letter_record, fitted
 from schemas.ingest import InvalidInput, Limits, ingest
 from schemas.outbound import render
 from schemas.wire import decode_event, encode_event
@@ -99,9 +98,11 @@ class Pipeline:
         rec = dead_letter_record(
             err, raw_part, source, datetime.now(UTC).isoformat(), self.limits.max_bytes
         )
-        await self.deadletter.send(
-            key=msg.key, value=orjson.dumps(rec), headers=list(msg.headers or [])
-        )
+        headers = list(msg.headers or [])
+        # the record must fit one message: a quoted raw can be 6 times the document
+        room = self.app.conf.producer_max_request_size - 512 - len(msg.key or b"")
+        room -= sum(len(k) + len(v) for k, v in headers)
+        await self.deadletter.send(key=msg.key, value=fitted(rec, raw_part, room), headers=headers)
         log.info("dead letter from %s[%s]@%s", msg.topic, msg.partition, msg.offset)
 
     async def guarded(self, event: Any, coro: Any) -> None:

@@ -76,16 +76,38 @@ def producer(bootstrap: str) -> KafkaProducer:
 def publish(
     bootstrap: str, topic: str, records: Iterable[tuple[bytes | None, bytes, list[Header]]]
 ) -> int:
+    """Send every record and wait for them; raise if Kafka refused any (never drop one)."""
+    items = list(records)
+    refused = publish_checked(bootstrap, topic, items)
+    if refused:
+        first = min(refused)
+        raise KafkaError(
+            f"{len(refused)} records refused by {topic}, first #{first}: {refused[first]}"
+        )
+    return len(items)
+
+
+def publish_checked(
+    bootstrap: str, topic: str, records: list[tuple[bytes | None, bytes, list[Header]]]
+) -> dict[int, str]:
+    """Send every record and wait for them: {position: error type} of those Kafka refused
+    (a record over the producer's or the topic's size limit, for instance)."""
     prod = producer(bootstrap)
-    n = 0
+    refused: dict[int, str] = {}
+    futures = []
     try:
-        for key, value, headers in records:
-            prod.send(topic, key=key, value=value, headers=headers)
-            n += 1
+        for i, (key, value, headers) in enumerate(records):
+            try:
+                futures.append((i, prod.send(topic, key=key, value=value, headers=headers)))
+            except KafkaError as e:  # checked before sending: too large for the producer
+                refused[i] = type(e).__name__
         prod.flush()
     finally:
         prod.close()
-    return n
+    for i, fut in futures:
+        if fut.failed():
+            refused[i] = type(fut.exception).__name__
+    return refused
 
 
 def wait_committed(bootstrap: str, group: str, topic: str, timeout: float) -> None:
@@ -137,12 +159,15 @@ def ensure_topics(bootstrap: str, partitions: dict[str, int], timeout: float = 6
 
 
 def group_state(bootstrap: str, group: str) -> str | None:
-    """The consumer group's state ("Stable", "Empty", ...) or None if unknown."""
+    """The consumer group's state ("Stable", "Empty", ...) or None if unknown (also while a
+    freshly started broker is still loading its group coordinator)."""
     admin = KafkaAdminClient(bootstrap_servers=bootstrap)
     try:
         for g in admin.list_groups():
             if g.get("group_id") == group:
                 return str(g.get("group_state"))
+        return None
+    except KafkaError:  # CoordinatorLoadInProgressError and other retriable states
         return None
     finally:
         admin.close()

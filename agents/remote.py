@@ -13,14 +13,19 @@ from __future__ import annotations
 import argparse
 import sys
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 
 from agents import kafka_io
 from agents.replay import read_lines
 from agents.settings import Settings
 from pipeline.events import Tick
-from schemas.ingest import Limits, ingest
+from schemas.deadletter import dead_letter_record, fitted
+from schemas.ingest import InvalidInput, Limits, ingest
 from schemas.wire import encode_event
+
+#: Largest dead-letter record this client publishes (kafka-python's default request limit
+#: is 1 MiB; leave room for the key, the headers and the batch framing).
+_RECORD_LIMIT = 1_000_000
 
 
 def _first_patient(raw: bytes, limits: Limits, base: str) -> tuple[bytes | None, set[bytes]]:
@@ -41,7 +46,10 @@ def remote_replay(args: argparse.Namespace, base_settings: Settings, until: date
         patients |= concerned
         headers = [("carepath-run", run.encode()), ("carepath-source", f"{path}:{n}".encode())]
         records.append((key, raw, headers))
-    sent = kafka_io.publish(bootstrap, s.topic_inbound, records)
+    refused = kafka_io.publish_checked(bootstrap, s.topic_inbound, records)
+    if refused:
+        _dead_letter_refused(bootstrap, s, limits, records, refused)
+    sent = len(records) - len(refused)
     kafka_io.wait_committed(bootstrap, s.app_id, s.topic_inbound, args.timeout)
     kafka_io.wait_committed(bootstrap, s.app_id, s.topic_events, args.timeout)
     if until is not None:
@@ -56,10 +64,37 @@ def remote_replay(args: argparse.Namespace, base_settings: Settings, until: date
     n_out = _write_outputs(bootstrap, s, patients, args.out)
     n_dlq = _write_dead_letters(bootstrap, s, run, args.dead_letter)
     print(
-        f"replay --broker: {sent} documents published, {n_out} outputs, {n_dlq} dead letters",
+        f"replay --broker: {sent} documents published, {len(refused)} refused by the broker; "
+        f"{n_out} outputs, {n_dlq} dead letters",
         file=sys.stderr,
     )
     return 0
+
+
+def _dead_letter_refused(
+    bootstrap: str,
+    s: Settings,
+    limits: Limits,
+    records: list[tuple[bytes | None, bytes, list[tuple[str, bytes]]]],
+    refused: dict[int, str],
+) -> None:
+    """Documents Kafka would not take never reach the worker: their dead letters are made
+    here, as the worker would make them (over the size limit: the same diagnostics), and
+    published to the dead-letter topic with the run's headers, so none is lost."""
+    letters = []
+    for i, why in sorted(refused.items()):
+        key, raw, headers = records[i]
+        errors = [e for e in ingest(raw, limits, s.base_url).errors if e.code == "too-long"]
+        err: InvalidInput | tuple[str, None] = (
+            errors[0] if errors else (f"the broker refused the document: {why}", None)
+        )
+        code = None if errors else ("too-long" if "TooLarge" in why else "exception")
+        path, _, line = dict(headers)["carepath-source"].decode().rpartition(":")
+        place: dict[str, object] = {"file": path, "line": int(line), "refused_by": s.topic_inbound}
+        now = datetime.now(UTC).isoformat()
+        rec = dead_letter_record(err, raw, place, now, limits.max_bytes, code)
+        letters.append((key, fitted(rec, raw, _RECORD_LIMIT), headers))
+    kafka_io.publish(bootstrap, s.topic_deadletter, letters)
 
 
 def _write_outputs(bootstrap: str, s: Settings, patients: set[bytes], out: str) -> int:

@@ -139,19 +139,34 @@ def disposition_of(system: str | None, code: str) -> Disposition | None:
     return None
 
 
-TASK_STATUSES: Final = frozenset(
-    {
-        "draft",
-        "requested",
-        "received",
-        "accepted",
-        "rejected",
-        "ready",
-        "cancelled",
-        "in-progress",
-        "on-hold",
-        "failed",
-        "completed",
-        "entered-in-error",
-    }
+# -- R4 value sets (required bindings) of the status fields the pipeline reads ---------------
+# A code outside them is a typo or another FHIR release, not a status to ignore: ignoring it
+# would drop a score or a discharge without a dead letter.
+
+
+def _codes(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+TASK_STATUSES: Final = _codes(
+    "draft requested received accepted rejected ready cancelled in-progress on-hold failed"
+    " completed entered-in-error"
+)
+OBSERVATION_STATUSES: Final = _codes(
+    "registered preliminary final amended corrected cancelled entered-in-error unknown"
+)
+ENCOUNTER_STATUSES: Final = _codes(
+    "planned arrived triaged in-progress onleave finished cancelled entered-in-error unknown"
+)
+APPOINTMENT_STATUSES: Final = _codes(
+    "proposed pending booked arrived fulfilled cancelled noshow entered-in-error checked-in"
+    " waitlist"
+)
+EPISODE_STATUSES: Final = _codes(
+    "planned waitlist active onhold finished cancelled entered-in-error"
+)
+#: R4 Bundle.type, plus R5's subscription-notification (ignored like the other non-entrywise)
+BUNDLE_TYPES: Final = _codes(
+    "document message transaction transaction-response batch batch-response history"
+    " searchset collection subscription-notification"
 )

@@ -10,11 +10,16 @@ One JSON object per problem::
 ``raw`` is the original bytes as text when they are UTF-8, else base64; both are cut at
 ``max_bytes`` of the original (``raw_truncated`` says so). A UTF-8 document cut inside a
 multi-byte character is cut back to the character boundary, so it stays text.
+
+On Kafka a record must also fit one message: :func:`fitted` cuts ``raw`` further when its
+quoted form (JSON escapes, base64) would make the record too long for the producer.
 """
 
 from __future__ import annotations
 
 import base64
+
+import orjson
 
 from schemas.inbound_types import InvalidInput
 
@@ -83,3 +88,15 @@ def _utf8(data: bytes, truncated: bool) -> str | None:
             except UnicodeDecodeError:
                 return None
         return None
+
+
+def fitted(record: dict[str, object], raw: bytes, limit: int) -> bytes:
+    """``record`` (from :func:`dead_letter_record` for ``raw``) as JSON of at most ``limit``
+    bytes, its ``raw`` cut shorter if needed (``raw_truncated`` is then true)."""
+    data = orjson.dumps(record)
+    cut = len(raw)
+    while len(data) > limit and cut > 0:
+        cut = min(cut - 1, int(cut * limit / len(data) * 0.95))
+        record.update(raw_fields(raw, max(cut, 0)))
+        data = orjson.dumps(record)
+    return data

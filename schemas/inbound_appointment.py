@@ -13,10 +13,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from pipeline.events import Event, SessionAttended, SessionMissed
-from schemas.inbound_fields import Ctx, Json, array, identity, level_of, required, string
+from schemas.codes import APPOINTMENT_STATUSES
+from schemas.inbound_fields import Ctx, Json, array, identity, known, level_of, required, string
 from schemas.inbound_problem import Problem, show
 from schemas.inbound_refs import reference, target_id
-from schemas.timeparse import minutes_between, parse_time
+from schemas.timeparse import MAX_MINUTES, minutes_between, parse_time
 
 _KINDS = frozenset({"fulfilled", "noshow"})
 
@@ -24,6 +25,7 @@ _KINDS = frozenset({"fulfilled", "noshow"})
 def appointment_events(res: Json, ctx: Ctx) -> list[Event] | None:
     status = required(string(res, "status", "status"), "status", "(Appointment.status is 1..1)")
     if status not in _KINDS:
+        known(status, APPOINTMENT_STATUSES, "an Appointment status")
         return None
     patients = _patients(res, ctx)
     when = required(res.get("start"), "start", f"for a {status} Appointment (its event time)")
@@ -48,7 +50,8 @@ def _patients(res: Json, ctx: Ctx) -> list[str]:
             continue
         # other participants (Practitioner, Location, conditional references…) are skipped
         pid = target_id(ref, "Patient", f"{path}.actor.reference", ctx, strict=False)
-        if pid is not None and pid not in found and part.get("status") != "declined":
+        declined = string(part, "status", f"{path}.status") == "declined"
+        if pid is not None and pid not in found and not declined:
             found.append(pid)
     if not found:
         raise Problem(
@@ -64,6 +67,8 @@ def _minutes(res: Json, start: datetime) -> int:
             raise Problem("minutesDuration", f"expected an integer, got {show(value)}", "structure")
         if value <= 0:
             raise Problem("minutesDuration", f"{value} is not a positive number of minutes")
+        if value > MAX_MINUTES:
+            raise Problem("minutesDuration", f"{show(value)} minutes is longer than 366 days")
         return value
     if res.get("end") is not None:
         return minutes_between(start, parse_time(res["end"], "end"), "end")

@@ -17,13 +17,21 @@ from __future__ import annotations
 
 from pipeline.events import Disposition, Event, PatientAdmitted, PatientDischarged, SessionAttended
 from pipeline.levels import Level
-from schemas.codes import AMBULATORY_CLASS, INPATIENT_CLASSES, UCUM, V3_ACTCODE, disposition_of
+from schemas.codes import (
+    AMBULATORY_CLASS,
+    ENCOUNTER_STATUSES,
+    INPATIENT_CLASSES,
+    UCUM,
+    V3_ACTCODE,
+    disposition_of,
+)
 from schemas.inbound_fields import (
     Ctx,
     Json,
     array,
     codings,
     identity,
+    known,
     level_of,
     obj,
     required,
@@ -31,7 +39,7 @@ from schemas.inbound_fields import (
 )
 from schemas.inbound_problem import Problem, show
 from schemas.inbound_refs import patient_of, reference, target_id
-from schemas.timeparse import minutes_between, parse_time
+from schemas.timeparse import MAX_MINUTES, minutes_between, parse_time
 
 _ADMITTED = frozenset({"in-progress", "arrived"})
 _UCUM_MINUTES = {"min": 1.0, "h": 60.0, "s": 1 / 60, "d": 1440.0}
@@ -70,7 +78,9 @@ def _class_code(res: Json) -> str | None:
 
 
 def _status(res: Json) -> str:
-    return str(required(string(res, "status", "status"), "status", "(Encounter.status is 1..1)"))
+    status = required(string(res, "status", "status"), "status", "(Encounter.status is 1..1)")
+    known(status, ENCOUNTER_STATUSES, "an R4 Encounter status")
+    return str(status)
 
 
 def admitted(enc: Json, ctx: Ctx, event_id: str, ref: str | None) -> PatientAdmitted:
@@ -127,7 +137,14 @@ def _length(res: Json) -> int | None:
         raise Problem("length.value", f"expected a number, got {show(value)}", "structure")
     if value < 0:
         raise Problem("length.value", f"{value} is a negative duration")
-    return round(value * _minutes_per_unit(length))
+    minutes = value * _minutes_per_unit(length)
+    if minutes > MAX_MINUTES:
+        raise Problem("length.value", f"{show(value)} {_unit(length)} is longer than 366 days")
+    return round(minutes)
+
+
+def _unit(length: Json) -> str:
+    return str(length.get("code") or length.get("unit") or "min")
 
 
 def _minutes_per_unit(length: Json) -> float:
@@ -141,7 +158,7 @@ def _minutes_per_unit(length: Json) -> float:
     if factor is not None:
         return factor
     if code or unit:
-        raise Problem("length.code", f"unknown time unit {code or unit!r} (min, h, s, d)")
+        raise Problem("length.code", f"unknown time unit {show(code or unit)} (min, h, s, d)")
     return 1.0  # a bare number: minutes, as contract §3 reads Encounter.length
 
 

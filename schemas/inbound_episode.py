@@ -20,9 +20,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from pipeline.events import Event, ProgramEnrolled, ProgramExited, TaskUpdated
-from schemas.codes import TASK_STATUSES
-from schemas.inbound_fields import Ctx, Json, identity, level_of, obj, required, string
-from schemas.inbound_problem import Problem
+from schemas.codes import EPISODE_STATUSES, TASK_STATUSES
+from schemas.inbound_fields import Ctx, Json, identity, known, level_of, obj, required, string
 from schemas.inbound_refs import patient_of, reference, target_id
 from schemas.timeparse import parse_time
 
@@ -32,6 +31,7 @@ _EXITED = frozenset({"finished", "cancelled"})
 def episode_events(res: Json, ctx: Ctx) -> list[Event] | None:
     status = required(string(res, "status", "status"), "status", "(EpisodeOfCare.status is 1..1)")
     if status != "active" and status not in _EXITED:
+        known(status, EPISODE_STATUSES, "an EpisodeOfCare status")
         return None
     level = level_of(res.get("type"), "type", ctx)
     if level is None:
@@ -57,8 +57,7 @@ def task_events(res: Json, ctx: Ctx) -> list[Event] | None:
     status = string(res, "status", "status")
     if task_id is None or status is None:
         return None
-    if status not in TASK_STATUSES:
-        raise Problem("status", f"{status!r} is not a Task status")
+    known(status, TASK_STATUSES, "a Task status")
     ref = reference(res.get("for"), "for")
     patient = target_id(ref, "Patient", "for.reference", ctx, strict=False) if ref else None
     time = _task_time(res)

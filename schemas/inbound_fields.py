@@ -18,6 +18,8 @@ from schemas.inbound_problem import Problem, show
 
 Json = dict[str, Any]
 ID_RE = re.compile(r"[A-Za-z0-9\-.]{1,64}")
+#: FHIR resource type names (every R4 and R5 type matches; a typo like ``observation`` not)
+TYPE_RE = re.compile(r"[A-Z][A-Za-z]{1,63}")
 
 
 @dataclass(slots=True)
@@ -50,6 +52,12 @@ def array(res: Json, key: str, path: str) -> list[Any]:
     if isinstance(value, list):
         return value
     raise Problem(path, f"expected an array, got {show(value)}", "structure")
+
+
+def known(code: str, allowed: frozenset[str], what: str, path: str = "status") -> None:
+    """A Problem at ``path`` unless ``code`` is one of ``allowed`` (a required binding)."""
+    if code not in allowed:
+        raise Problem(path, f"{show(code)} is not {what} ({', '.join(sorted(allowed))})")
 
 
 def required(value: Any, path: str, why: str) -> Any:
@@ -109,11 +117,17 @@ def identity(res: Json, rtype: str) -> tuple[str, str | None]:
     rid = string(res, "id", "id")
     if rid is None:
         return f"{rtype}#{content_hash(res)}", None
-    if not ID_RE.fullmatch(rid):
-        raise Problem("id", f"{rid!r} is not a valid FHIR id")
+    fhir_id(rid, "id")
     ref = f"{rtype}/{rid}"
     meta = obj(res, "meta", "meta")
     version = string(meta, "versionId", "meta.versionId") if meta else None
-    if version:
-        return f"{ref}/_history/{version}", ref
+    if version is not None:
+        return f"{ref}/_history/{fhir_id(version, 'meta.versionId')}", ref
     return f"{ref}#{content_hash(res)}", ref
+
+
+def fhir_id(value: str, path: str) -> str:
+    """``value`` if it is a FHIR ``id`` (1–64 of ``A–Z a–z 0–9 - .``), else a Problem."""
+    if not ID_RE.fullmatch(value):
+        raise Problem(path, f"{show(value)} is not a valid FHIR id")
+    return value

@@ -18,13 +18,14 @@ from schemas.codes import (
     INSTRUMENTS,
     ITEM9_ANSWERS,
     LOINC,
+    OBSERVATION_STATUSES,
 )
-from schemas.inbound_fields import Ctx, Json, codings, identity, obj, required, string
+from schemas.inbound_fields import Ctx, Json, codings, identity, known, obj, required, string
 from schemas.inbound_problem import Problem, show
 from schemas.inbound_refs import patient_of
 from schemas.timeparse import parse_time
 
-_NUMBER = re.compile(r"\s*([+-]?\d+)(?:\.0*)?\s*")
+_NUMBER = re.compile(r"\s*([+-]?\d{1,18})(?:\.0*)?\s*")  # 18 digits: int() stays cheap
 
 
 def observation_events(res: Json, ctx: Ctx) -> list[Event] | None:
@@ -33,6 +34,7 @@ def observation_events(res: Json, ctx: Ctx) -> list[Event] | None:
         return None
     status = required(string(res, "status", "status"), "status", "(Observation.status is 1..1)")
     if status not in ASSESSED_STATUSES:
+        known(status, OBSERVATION_STATUSES, "an Observation status")
         return None
     instrument, top, label = found
     patient = patient_of(res.get("subject"), "subject", ctx)
@@ -94,7 +96,7 @@ def _number(res: Json, label: str) -> tuple[int | None, str]:
     if s is not None:
         m = _NUMBER.fullmatch(s)
         if m is None:
-            raise Problem("valueString", f"{s!r} is not a whole number for {label}")
+            raise Problem("valueString", f"{show(s)} is not a whole number for {label}")
         return int(m.group(1)), "valueString"
     return _absent(res, label, "valueInteger, valueQuantity or a numeric valueString")
 
@@ -135,7 +137,7 @@ def _risk(res: Json, label: str) -> tuple[int | None, str]:
     if s is not None:
         if s.strip().lower() in CSSRS_WORDS:
             return CSSRS_WORDS[s.strip().lower()], "valueString"
-        raise Problem("valueString", f"{s!r} is not a {label} ({words})")
+        raise Problem("valueString", f"{show(s)} is not a {label} ({words})")
     return _absent(res, label, "valueCodeableConcept or valueString")
 
 

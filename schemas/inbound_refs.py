@@ -50,12 +50,12 @@ def target_id(ref: str, rtype: str, path: str, ctx: Ctx, strict: bool = True) ->
         if not strict:
             return None
         if ref.startswith(("urn:", "#")):
-            raise Problem(path, f"{ref!r} does not resolve to an entry of the Bundle")
-        raise Problem(path, f"{ref!r} is not a literal reference (Type/id)")
+            raise Problem(path, f"{show(ref)} does not resolve to an entry of the Bundle")
+        raise Problem(path, f"{show(ref)} is not a literal reference (Type/id)")
     if parts[0] != rtype:
         return None
     if not ID_RE.fullmatch(parts[1]):
-        raise Problem(path, f"{ref!r} has no valid {rtype} id")
+        raise Problem(path, f"{show(ref)} has no valid {rtype} id")
     return parts[1]
 
 
@@ -73,7 +73,7 @@ def _entry_id(entry: Json, ref: str, rtype: str, path: str) -> str | None:
     own = entry.get("id")
     if isinstance(own, str) and ID_RE.fullmatch(own):
         return own
-    raise Problem(path, f"{ref!r} resolves to a {rtype} entry without a valid id")
+    raise Problem(path, f"{show(ref)} resolves to a {rtype} entry without a valid id")
 
 
 def patient_of(holder: object, path: str, ctx: Ctx) -> str:
@@ -86,5 +86,5 @@ def patient_of(holder: object, path: str, ctx: Ctx) -> str:
         return ref[8:]
     pid = target_id(ref, "Patient", f"{path}.reference", ctx)
     if pid is None:
-        raise Problem(f"{path}.reference", f"{ref!r} is not a Patient; no resolvable patient")
+        raise Problem(f"{path}.reference", f"{show(ref)} is not a Patient; no resolvable patient")
     return pid

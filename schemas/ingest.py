@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from schemas.codes import level_table
 from schemas.inbound_bundle import bundle_into
-from schemas.inbound_dispatch import resource_into
-from schemas.inbound_fields import Ctx, Json
+from schemas.inbound_dispatch import HANDLERS, resource_into
+from schemas.inbound_fields import TYPE_RE, Ctx, Json
 from schemas.inbound_parse import DocumentProblem, parse_document
 from schemas.inbound_problem import show
 from schemas.inbound_types import Ingested, InvalidInput, Limits
@@ -60,8 +60,10 @@ def _document_into(out: Ingested, doc: object, raw: bytes, base: str) -> None:
     ctx = Ctx(level_table(base))
     if rtype == "Bundle":
         bundle_into(out, doc, raw, ctx, lambda o, d, r: _nested(o, d, r, base))
-    else:
-        resource_into(out, doc, rtype, ctx, rtype, raw)
+        return
+    if rtype not in HANDLERS and not TYPE_RE.fullmatch(rtype):
+        raise DocumentProblem(f"resourceType {show(rtype)} is not a FHIR resource type", "value")
+    resource_into(out, doc, rtype, ctx, rtype, raw)
 
 
 def _nested(out: Ingested, doc: Json, raw: bytes, base: str) -> None:

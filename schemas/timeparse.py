@@ -4,8 +4,9 @@ Accepted: ``YYYY-MM-DD`` (00:00 UTC of that day) and ``YYYY-MM-DDThh:mm:ss[.f+](
 Rejected, each with its own diagnostics: a time without a zone; a partial date (``2026`` or
 ``2026-03``: FHIR allows it, but it names no day, so it cannot place an event on a
 patient's clock); an impossible date or time (``2026-02-30``, ``24:00:00``, leap second
-``60``); anything else that is not the FHIR format (e.g. minutes without seconds).
-Fractions beyond microseconds are truncated.
+``60``); a time that has no UTC equivalent in years 1–9999 (``9999-12-31T23:00:00-05:00``);
+anything else that is not the FHIR format (e.g. minutes without seconds). Fractions beyond
+microseconds are truncated. Diagnostics quote at most 60 characters of the value.
 """
 
 from __future__ import annotations
@@ -39,23 +40,35 @@ def _fixed_separators(value: str) -> bool:
 def _parse(value: str, path: str) -> datetime:
     m = _DT.fullmatch(value)
     if m is None:
-        raise Problem(path, f"{value!r} is not a FHIR dateTime (YYYY-MM-DDThh:mm:ss+zz:zz)")
+        raise Problem(path, f"{show(value)} is not a FHIR dateTime (YYYY-MM-DDThh:mm:ss+zz:zz)")
     if m.group(3) is None:
-        raise Problem(path, f"{value!r} is a partial date; an event time needs a full date")
+        raise Problem(path, f"{show(value)} is a partial date; an event time needs a full date")
     if m.group(4) is not None and m.group(5) is None:
-        raise Problem(path, f"{value!r} has no time zone (add Z or an offset)")
+        raise Problem(path, f"{show(value)} has no time zone (add Z or an offset)")
     try:
         dt = datetime.fromisoformat(value)
-    except ValueError as e:
-        raise Problem(path, f"{value!r} is not a valid date/time: {e}") from None
+    except ValueError as e:  # the reason without the value it may quote
+        reason = str(e).split(": '")[0]
+        raise Problem(path, f"{show(value)} is not a valid date/time: {reason}") from None
     if dt.tzinfo is None:  # date only: 00:00 UTC of that day
         return dt.replace(tzinfo=UTC)
-    return dt.astimezone(UTC)
+    try:
+        return dt.astimezone(UTC)
+    except OverflowError:
+        raise Problem(path, f"{show(value)} is outside the range of UTC years 1–9999") from None
+
+
+#: The longest duration read as attended minutes: longer is a data error, and unbounded
+#: values overflow the 64-bit integers of the event wire format (schemas.wire).
+MAX_MINUTES = 366 * 24 * 60
 
 
 def minutes_between(start: datetime, end: datetime, path: str) -> int:
-    """Whole minutes from ``start`` to ``end``; a Problem at ``path`` if ``end`` is earlier."""
+    """Whole minutes from ``start`` to ``end``; a Problem at ``path`` if ``end`` is earlier
+    or more than :data:`MAX_MINUTES` later."""
     seconds = (end - start).total_seconds()
     if seconds < 0:
         raise Problem(path, "the end is before the start")
+    if seconds > MAX_MINUTES * 60:
+        raise Problem(path, "the session is longer than 366 days")
     return int(seconds // 60)
