@@ -51,7 +51,7 @@ MOVES: list[tuple[str, str, bool]] = [
 ]
 
 
-def _setup() -> list[bytes]:
+def setup_events() -> list[bytes]:
     enc = {
         "resourceType": "Encounter",
         "id": "hx-sm-stay",
@@ -78,7 +78,7 @@ def _setup() -> list[bytes]:
     return [orjson.dumps(d) for d in (enc, obs, done)]
 
 
-def _update(task_id: str, status: str, hour: int) -> bytes:
+def task_update(task_id: str, status: str, hour: int) -> bytes:
     return orjson.dumps(
         {
             "resourceType": "Task",
@@ -95,7 +95,7 @@ def task_cases() -> list[Line]:
     engine = Engine(DEFAULT_RULES, Limits(), BASE)
     lines: list[Line] = []
     tasks: dict[str, str] = {}
-    for raw in _setup():
+    for raw in setup_events():
         result = engine.feed(raw)
         assert result.errors == []
         for out in result.outputs:
@@ -104,7 +104,7 @@ def task_cases() -> list[Line]:
         lines.append(valid(raw))
     tasks["follow-up"] = tasks.pop("follow-up-7d")
     for n, (which, status, legal) in enumerate(MOVES):
-        raw = _update(tasks[which], status, 12 + n)
+        raw = task_update(tasks[which], status, 12 + n)
         rejected = engine.feed(raw).errors
         assert len(rejected) == (0 if legal else 1), (which, status, rejected)
         case = f"task:{n}:{which}->{status}"

@@ -20,8 +20,10 @@ import pytest
 
 from agents.engine import Engine
 from pipeline.config import DEFAULT_RULES
+from pipeline.outputs import TaskRecord
 from schemas.deadletter import fitted
 from schemas.ingest import DEFAULT_BASE, Limits
+from tests.hostile.cases_tasks import setup_events, task_update
 from tests.hostile.corpus_io import Replayed, Source, Stream, problems, replay, valid_only
 
 
@@ -118,3 +120,28 @@ def test_every_record_fits_one_kafka_message(mixed: Stream, replayed: Replayed) 
         assert len(data) <= 900_000
         assert raw_of(rec).startswith(raw_of(fit)) or raw.startswith(raw_of(fit))
         assert fit["raw_truncated"] == (raw_of(fit) != whole)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="core: a Task update the state machine refuses still moves the patient's clock "
+    "to its time and fires the deadlines before it (pipeline/decide.py; asserted as intended "
+    "in tests/unit/test_rules_tasks.py::test_deadline_fires_before_an_update_at_its_time)",
+)
+def test_refused_task_update_with_a_later_time_changes_nothing() -> None:
+    """A dead-lettered update dated months ahead (a typo in the year, say) should not close
+    the patient's follow-up as missed and reorder what the valid documents produce."""
+
+    def outputs(refused: bool) -> list[tuple[str, str]]:
+        engine = Engine(DEFAULT_RULES, Limits(), DEFAULT_BASE)
+        found = [o for raw in setup_events() for o in engine.feed(raw).outputs]
+        referral = next(o.id for o in found if isinstance(o, TaskRecord) and o.code == "fulfill")
+        if refused:
+            bad = orjson.loads(task_update(referral, "completed", 0))
+            result = engine.feed(orjson.dumps({**bad, "lastModified": "2026-08-01T00:00:00Z"}))
+            assert len(result.errors) == 1
+            found += result.outputs
+        found += engine.feed(task_update(referral, "accepted", 30)).outputs
+        return [(o.rule, o.status) for o in found]
+
+    assert outputs(refused=True) == outputs(refused=False)
