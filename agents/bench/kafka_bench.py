@@ -80,7 +80,9 @@ class LoadPoint:
 class KafkaResult:
     n_messages: int = 0
     passthrough_seconds: float = 0.0
+    passthrough_cpu: float = 0.0
     worker_seconds: float = 0.0
+    worker_cpu: float = 0.0
     worker_outputs: int = 0
     worker_dead_letters: int = 0
     loads: list[LoadPoint] = field(default_factory=list)
@@ -93,6 +95,15 @@ class KafkaResult:
     @property
     def kafka_eps(self) -> float:
         return self.n_messages / self.worker_seconds if self.worker_seconds else 0.0
+
+    @property
+    def worker_cpu_us(self) -> float:
+        """Worker CPU time per document (µs): robust against a busy machine."""
+        return 1e6 * self.worker_cpu / self.n_messages if self.n_messages else 0.0
+
+    @property
+    def passthrough_cpu_us(self) -> float:
+        return 1e6 * self.passthrough_cpu / self.n_messages if self.n_messages else 0.0
 
 
 # -- admin helpers (kafka-python) ---------------------------------------------------------
@@ -263,6 +274,16 @@ class Proc:
     def alive(self) -> bool:
         return self.p.poll() is None
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU time of the process so far (all its threads)."""
+        import psutil
+
+        try:
+            t = psutil.Process(self.p.pid).cpu_times()
+        except psutil.Error:
+            return 0.0
+        return float(t.user + t.system)
+
     def wait_line(self, text: str, timeout: float) -> None:
         import selectors
 
@@ -317,7 +338,10 @@ def worker_env(bootstrap: str, tag: str, datadir: Path) -> dict[str, str]:
 
 
 # -- the three measurements ----------------------------------------------------------------
-def run_passthrough(bootstrap: str, docs: list[bytes], workdir: Path, progress: Progress) -> float:
+def run_passthrough(
+    bootstrap: str, docs: list[bytes], workdir: Path, progress: Progress
+) -> tuple[float, float]:
+    """(wall seconds, passthrough CPU seconds) to pass ``docs`` through."""
     tag = "bench-pt-" + uuid.uuid4().hex[:8]
     src, dst, group = f"{tag}.src", f"{tag}.dst", f"{tag}-group"
     create_topics(bootstrap, {src: (INBOUND_PARTITIONS, {}), dst: (PARTITIONS, {})})
@@ -339,15 +363,16 @@ def run_passthrough(bootstrap: str, docs: list[bytes], workdir: Path, progress: 
     try:
         proc.wait_line("ready", 60)
         progress(f"passthrough: publishing {len(docs):,} documents")
-        t0 = time.perf_counter()
+        cpu0, t0 = proc.cpu_seconds(), time.perf_counter()
         publish(bootstrap, src, docs)
         offsets.wait_committed(group, src, 300, proc.alive)
         seconds = time.perf_counter() - t0
+        cpu = proc.cpu_seconds() - cpu0
     finally:
         offsets.close()
         proc.stop()
         delete_topics(bootstrap, tag)
-    return seconds
+    return seconds, cpu
 
 
 class WorkerRun:
@@ -386,12 +411,13 @@ class WorkerRun:
         except (TimeoutError, RuntimeError) as e:
             raise RuntimeError(f"{e}\nworker log:\n{self.proc.tail()}") from e
 
-    def burst(self, docs: list[bytes]) -> float:
+    def burst(self, docs: list[bytes]) -> tuple[float, float]:
+        """(wall seconds, worker CPU seconds) to process ``docs`` published at once."""
         self.progress(f"worker: publishing {len(docs):,} documents as fast as possible")
-        t0 = time.perf_counter()
+        cpu0, t0 = self.proc.cpu_seconds(), time.perf_counter()
         publish(self.bootstrap, self.inbound, docs)
         self.wait_processed(600)
-        return time.perf_counter() - t0
+        return time.perf_counter() - t0, self.proc.cpu_seconds() - cpu0
 
     def paced(self, docs: list[bytes], rate: float) -> LoadPoint:
         """Offer ``docs`` at ``rate``, then a sentinel discharge whose Task marks the end."""
@@ -516,13 +542,15 @@ def run_kafka(
     warm = [next(docs) for _ in range(200)]
     burst = [next(docs) for _ in range(n_burst)]
     res.n_messages = len(burst)
-    res.passthrough_seconds = run_passthrough(bootstrap, burst, workdir, progress)
+    res.passthrough_seconds, res.passthrough_cpu = run_passthrough(
+        bootstrap, burst, workdir, progress
+    )
     progress(f"passthrough: {res.passthrough_eps:,.0f} messages/s")
     worker = WorkerRun(bootstrap, workdir, progress)
     try:
         worker.warm_up(warm)
         before_out, before_dlq = worker.outputs()
-        res.worker_seconds = worker.burst(burst)
+        res.worker_seconds, res.worker_cpu = worker.burst(burst)
         after_out, after_dlq = worker.outputs()
         res.worker_outputs = after_out - before_out
         res.worker_dead_letters = after_dlq - before_dlq

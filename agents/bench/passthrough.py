@@ -46,7 +46,7 @@ async def passthrough(
             batch = await consumer.getmany(timeout_ms=200)
             for records in batch.values():
                 for rec in records:
-                    await send(dst, value=rec.value, key=rec.key)
+                    await send(dst, value=rec.value, key=rec.key, headers=list(rec.headers))
                 n += len(records)
             if time.monotonic() >= next_commit:
                 await producer.flush()
