@@ -21,9 +21,19 @@ from schemas.ingest import Ingested, InvalidInput, Limits, ingest
 
 @dataclass(slots=True)
 class Stats:
+    """What a replay saw. Documents fall in exactly one class: ``dead_lettered`` (at least
+    one dead letter), else ``recognized`` (at least one event, contract §3), else
+    ``ignored_documents`` (valid FHIR, nothing recognized). ``ignored`` counts resources
+    (a Bundle's entries one by one), ``ignored_events`` the events the rules pass over (an
+    update of a Task the pipeline never emitted, anything after a death)."""
+
     documents: int = 0
+    recognized: int = 0
+    ignored_documents: int = 0
+    dead_lettered: int = 0
     events: Counter[str] = field(default_factory=Counter)
     ignored: int = 0
+    ignored_events: int = 0
     duplicates: int = 0
     dead_letters: int = 0
     outputs: int = 0
@@ -31,7 +41,9 @@ class Stats:
     def summary(self) -> str:
         kinds = ", ".join(f"{k} {n}" for k, n in sorted(self.events.items())) or "none"
         return (
-            f"{self.documents} documents; events: {kinds}; ignored {self.ignored}; "
+            f"{self.documents} documents: {self.recognized} recognized, "
+            f"{self.ignored_documents} ignored, {self.dead_lettered} dead-lettered; "
+            f"events: {kinds}; ignored resources {self.ignored}, events {self.ignored_events}; "
             f"duplicates {self.duplicates}; dead letters {self.dead_letters}; "
             f"outputs {self.outputs}"
         )
@@ -64,7 +76,7 @@ class Engine:
         result = Result(errors=list(ing.errors)) if ing.errors else Result()
         outputs, errors = result.outputs, result.errors
         states, rules, kinds = self.states, self.rules, stats.events
-        ignored, duplicates = ing.ignored, 0
+        ignored, duplicates = 0, 0
         for event in ing.events:
             key = event.patient
             step: Step = decide(states.get(key), event, rules)
@@ -76,10 +88,17 @@ class Engine:
                 outputs.extend(step.outputs)
             if step.rejected is not None:
                 errors.append(step.rejected)
-        stats.ignored += ignored
+        stats.ignored += ing.ignored
+        stats.ignored_events += ignored
         stats.duplicates += duplicates
         stats.outputs += len(outputs)
         stats.dead_letters += len(errors)
+        if errors:
+            stats.dead_lettered += 1
+        elif ing.events:
+            stats.recognized += 1
+        else:
+            stats.ignored_documents += 1
         return result
 
     def tick(self, now: datetime, patients: Iterable[str] | None = None) -> list[Output]:

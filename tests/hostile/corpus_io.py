@@ -128,7 +128,7 @@ class Replayed:
     summary: str
 
 
-def replay(stream: Stream, tmp: Path, tag: str) -> Replayed:
+def replay(stream: Stream, tmp: Path, tag: str, until: str = UNTIL) -> Replayed:
     """``carepath replay`` (embedded) of ``stream`` with ``--until``: outputs, dead-letter
     records, and the summary line it prints on standard error."""
     src, out, dlq = tmp / f"{tag}.ndjson", tmp / f"{tag}.out", tmp / f"{tag}.dlq"
@@ -136,6 +136,6 @@ def replay(stream: Stream, tmp: Path, tag: str) -> Replayed:
     err = io.StringIO()
     with contextlib.redirect_stderr(err):
         argv = ["replay", str(src), "--out", str(out), "--dead-letter", str(dlq)]
-        assert main([*argv, "--until", UNTIL]) == 0
+        assert main([*argv, "--until", until]) == 0
     dead = [orjson.loads(ln) for ln in dlq.read_bytes().splitlines()]
     return Replayed(out.read_bytes(), dead, err.getvalue())

@@ -90,9 +90,15 @@ def test_valid_documents_give_what_they_give_alone(
 
 
 def test_summary_line_counts_documents_and_dead_letters(mixed: Stream, replayed: Replayed) -> None:
-    m = re.search(r"replay: (\d+) documents; .*; dead letters (\d+);", replayed.summary)
+    m = re.search(
+        r"replay: (\d+) documents: (\d+) recognized, (\d+) ignored, (\d+) dead-lettered; .*"
+        r"; dead letters (\d+);",
+        replayed.summary,
+    )
     assert m is not None, replayed.summary
-    assert (int(m[1]), int(m[2])) == (len(mixed.lines), mixed.invalid)
+    documents, recognized, ignored, dead_lettered, dead_letters = map(int, m.groups())
+    assert documents == len(mixed.lines) == recognized + ignored + dead_lettered
+    assert dead_lettered == dead_letters == mixed.invalid
 
 
 @pytest.mark.parametrize("raw", [b"", b" ", b"\t\r\n", b"\xef\xbb\xbf", b"\x00"])
