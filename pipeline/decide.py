@@ -88,8 +88,8 @@ def decide(state: PatientState | None, event: Event, cfg: RuleConfig) -> Step:
     run_clock(ctx, event.time)
     if isinstance(event, TaskUpdated):
         result = tasks.on_task_update(ctx, event)
-        if isinstance(result, Rejected):
-            return Step(ctx.s, ctx.out, rejected=result)
+        if isinstance(result, Rejected):  # dead letter: the refused document changes nothing
+            return Step(base, [], rejected=result)
         if result == tasks.IGNORED:
             return Step(ctx.s, ctx.out, ignored=True)
     else:
