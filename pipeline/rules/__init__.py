@@ -37,8 +37,10 @@ is also in the docstring of the function that makes it):
     current status is a no-op; a referral Task cancelled or entered-in-error revokes its
     ServiceRequest without C-REFERRAL-FAILED. A terminal Task keeps only its id and status
     in state, so moving it to entered-in-error is recorded but not re-published.
-11. A refused Task update (illegal move) still moves the clock and fires deadlines first,
-    but is not remembered as seen, so a re-send is refused again; an update for a Task
+11. A refused Task update (illegal move, judged after the clock has moved to its time)
+    changes nothing: its clock move and any deadline outputs are discarded with it (they
+    fire at the next event or tick), and it is not remembered as seen, so a re-send is
+    refused again; an update for a Task
     id never emitted is ignored. For a deceased patient every event is ignored (an illegal
     Task update is still refused).
 12. A discharge that arrives after a session already recorded in its 7-day window opens
