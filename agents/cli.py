@@ -145,6 +145,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from agents.logsafe import install
+
+    install()  # no clinical content in any log line, whatever the level
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))

@@ -21,6 +21,7 @@ from tests.hostile.templates import BASE, LOINC, V3, cc
 
 PATIENT = "hx-sm"
 ILLEGAL = "is not an allowed transition"
+FUTURE = 8  # the position in MOVES of the refused update dated months ahead
 #: (which Task, new status, legal?) in order; times one hour apart.
 MOVES: list[tuple[str, str, bool]] = [
     ("referral", "completed", False),
@@ -31,6 +32,7 @@ MOVES: list[tuple[str, str, bool]] = [
     ("referral", "draft", False),
     ("follow-up", "on-hold", False),
     ("follow-up", "failed", False),
+    ("referral", "completed", False),  # dated months ahead (FUTURE): it moves no clock
     ("referral", "accepted", True),
     ("referral", "requested", False),
     ("referral", "rejected", False),
@@ -105,6 +107,8 @@ def task_cases() -> list[Line]:
     tasks["follow-up"] = tasks.pop("follow-up-7d")
     for n, (which, status, legal) in enumerate(MOVES):
         raw = task_update(tasks[which], status, 12 + n)
+        if n == FUTURE:
+            raw = orjson.dumps({**orjson.loads(raw), "lastModified": "2026-09-01T00:00:00Z"})
         rejected = engine.feed(raw).errors
         assert len(rejected) == (0 if legal else 1), (which, status, rejected)
         case = f"task:{n}:{which}->{status}"
