@@ -6,6 +6,7 @@ same ``ingest`` and ``decide``/``advance`` functions one message at a time.
 
 from __future__ import annotations
 
+import gc
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -57,13 +58,28 @@ class Result:
     errors: list[InvalidInput | Rejected] = field(default_factory=list)
 
 
-class Engine:
-    """Patient states in a dict, fed one raw document at a time."""
+#: ``freeze_every`` for batch replays (``carepath replay``, ``carepath bench``).
+REPLAY_FREEZE_EVERY = 50_000
 
-    def __init__(self, rules: RuleConfig, limits: Limits, base: str) -> None:
+
+class Engine:
+    """Patient states in a dict, fed one raw document at a time.
+
+    ``freeze_every``: call ``gc.freeze()`` every that many documents (0: never). The
+    states are long-lived and acyclic, yet every full collection of the cyclic GC walks
+    all of them: at 60,000 patients the GC took 31% of a replay's CPU (``carepath bench``,
+    gc callbacks). Frozen objects are skipped by the collector; reference counting still
+    frees a state when ``decide`` replaces it. It is process-wide, so only batch entry
+    points turn it on.
+    """
+
+    def __init__(
+        self, rules: RuleConfig, limits: Limits, base: str, *, freeze_every: int = 0
+    ) -> None:
         self.rules = rules
         self.limits = limits
         self.base = base
+        self.freeze_every = freeze_every
         self.states: dict[str, PatientState] = {}
         self.stats = Stats()
 
@@ -72,6 +88,8 @@ class Engine:
         is the replay hot path (``carepath bench`` measures it)."""
         stats = self.stats
         stats.documents += 1
+        if self.freeze_every and stats.documents % self.freeze_every == 0:
+            gc.freeze()
         ing: Ingested = ingest(raw, self.limits, self.base)
         result = Result(errors=list(ing.errors)) if ing.errors else Result()
         outputs, errors = result.outputs, result.errors

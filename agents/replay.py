@@ -16,7 +16,7 @@ from typing import IO
 
 import orjson
 
-from agents.engine import Engine
+from agents.engine import REPLAY_FREEZE_EVERY, Engine
 from pipeline.config import RuleConfig
 from pipeline.outputs import Output, Rejected
 from schemas.deadletter import dead_letter_record
@@ -65,7 +65,7 @@ def replay(
     limits: Limits,
     base: str,
 ) -> Engine:
-    engine = Engine(rules, limits, base)
+    engine = Engine(rules, limits, base, freeze_every=REPLAY_FREEZE_EVERY)
     with ExitStack() as stack:
         out = stack.enter_context(open(out_path, "wb"))
         dlq: IO[bytes] = (

@@ -20,7 +20,7 @@ from typing import Any
 import orjson
 
 from agents.bench.population import generate
-from agents.engine import Engine
+from agents.engine import REPLAY_FREEZE_EVERY, Engine
 from pipeline.config import DEFAULT_RULES
 from pipeline.state import encode_state
 from schemas.ingest import Limits
@@ -101,7 +101,7 @@ def replay(
     of the documents (every ``sample_every``-th) for the baseline."""
     gc.collect()
     res = EmbeddedResult(n_patients, rss_start_mb=rss_mb())
-    engine = Engine(DEFAULT_RULES, Limits(), DEFAULT_BASE)
+    engine = Engine(DEFAULT_RULES, Limits(), DEFAULT_BASE, freeze_every=REPLAY_FREEZE_EVERY)
     feed, base = engine.feed, DEFAULT_BASE
     gen_time = [0.0]
     sample: list[bytes] = []
