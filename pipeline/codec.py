@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import struct
 from datetime import UTC, datetime
 from typing import Any
 
@@ -88,13 +89,17 @@ def _unref(v: Json, patient: str) -> ReferralRecord:
 
 
 def _pack(values: frozenset[int]) -> str:
-    raw = b"".join(v.to_bytes(8, "big") for v in sorted(values))
+    """Sorted big-endian unsigned 64-bit values, base64 (one ``struct`` call: the per-value
+    ``to_bytes`` loop was a quarter of the codec's time in the worker)."""
+    raw = struct.pack(f">{len(values)}Q", *sorted(values))
     return base64.b64encode(raw).decode("ascii")
 
 
 def _unpack(text: str) -> frozenset[int]:
     raw = base64.b64decode(text)
-    return frozenset(int.from_bytes(raw[i : i + 8], "big") for i in range(0, len(raw), 8))
+    if len(raw) % 8:  # never written by _pack; read as before
+        return frozenset(int.from_bytes(raw[i : i + 8], "big") for i in range(0, len(raw), 8))
+    return frozenset(struct.unpack(f">{len(raw) // 8}Q", raw))
 
 
 def _obs(items: tuple[Obs, ...]) -> Json:
