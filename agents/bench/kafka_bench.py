@@ -85,6 +85,8 @@ class KafkaResult:
     worker_cpu: float = 0.0
     worker_outputs: int = 0
     worker_dead_letters: int = 0
+    expected_outputs: int = 0  # what embedded replay emits for the same burst
+    expected_dead_letters: int = 0
     loads: list[LoadPoint] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -528,6 +530,25 @@ def summarize(points: list[LoadPoint], corr: Correlation) -> None:
             pt.span_ms = float(end - start)
 
 
+def embedded_counts(warm: list[bytes], burst: list[bytes]) -> tuple[int, int]:
+    """Outputs and dead letters of ``burst`` (after ``warm``) in embedded replay: the worker
+    must produce the same (contract §8–9; no ticks on either side)."""
+    from agents.engine import Engine
+    from pipeline.config import DEFAULT_RULES
+    from schemas.ingest import Limits
+    from schemas.outbound import DEFAULT_BASE
+
+    engine = Engine(DEFAULT_RULES, Limits(), DEFAULT_BASE)
+    for raw in warm:
+        engine.feed(raw)
+    outputs = dead = 0
+    for raw in burst:
+        result = engine.feed(raw)
+        outputs += len(result.outputs)
+        dead += len(result.errors)
+    return outputs, dead
+
+
 def run_kafka(
     bootstrap: str,
     docs: Iterator[bytes],
@@ -554,6 +575,7 @@ def run_kafka(
         after_out, after_dlq = worker.outputs()
         res.worker_outputs = after_out - before_out
         res.worker_dead_letters = after_dlq - before_dlq
+        res.expected_outputs, res.expected_dead_letters = embedded_counts(warm, burst)
         progress(f"worker: {res.kafka_eps:,.0f} documents/s end to end")
         for rate in loads:
             batch = [next(docs) for _ in range(int(rate * seconds_per_load))]

@@ -156,6 +156,10 @@ def _kafka(args: argparse.Namespace, sizes: Sizes, progress: Progress) -> dict[s
         "kafka_cpu_ratio": _ratio(k.passthrough_cpu_us, k.worker_cpu_us),
         "kafka_outputs": k.worker_outputs,
         "kafka_dead_letters": k.worker_dead_letters,
+        "kafka_matches_embedded": (k.worker_outputs, k.worker_dead_letters)
+        == (k.expected_outputs, k.expected_dead_letters),
+        "embedded_outputs_same_docs": k.expected_outputs,
+        "embedded_dead_letters_same_docs": k.expected_dead_letters,
         "loads": loads,
     }
 

@@ -67,5 +67,11 @@ def test_with_kafka(
     for key in ("kafka_eps", "passthrough_eps", "kafka_ratio", "latency_p50_ms", "latency_p99_ms"):
         assert isinstance(fig[key], float) and fig[key] > 0, key
     assert fig["kafka_messages"] == 600
+    assert fig["kafka_matches_embedded"] is True, (
+        fig["kafka_outputs"],
+        fig["embedded_outputs_same_docs"],
+        fig["kafka_dead_letters"],
+        fig["embedded_dead_letters_same_docs"],
+    )
     assert fig["latency_samples"] > 0
     assert (tmp_path / "benchmarks-load.png").stat().st_size > 1000
