@@ -47,6 +47,7 @@ Progress = Callable[[str], None]
 PARTITIONS = 4  # care.events and the output topics
 INBOUND_PARTITIONS = 1  # documents carry no patient key: one partition keeps their order
 POLL_S = 0.05
+PASSTHROUGH_RUNS = 3
 IMMEDIATE_RULES = frozenset(
     {"C-FOLLOWUP", "C-AMA", "C-CRISIS", "C-SAFETY", "C-SI-SCREEN", "C-SUD", "C-NO-SHOW"}
     | {"C-DISENGAGED"}
@@ -153,8 +154,7 @@ class Offsets:
     def __init__(self, bootstrap: str) -> None:
         from kafka import KafkaAdminClient, KafkaConsumer
 
-        # never auto-create a topic by asking for its metadata (the broker would make it with
-        # one partition before the worker declares it)
+        # never auto-create a topic by asking about it (the broker would give it one partition)
         self.consumer = KafkaConsumer(bootstrap_servers=bootstrap, allow_auto_create_topics=False)
         self.admin = KafkaAdminClient(bootstrap_servers=bootstrap)
 
@@ -563,9 +563,10 @@ def run_kafka(
     warm = [next(docs) for _ in range(200)]
     burst = [next(docs) for _ in range(n_burst)]
     res.n_messages = len(burst)
-    res.passthrough_seconds, res.passthrough_cpu = run_passthrough(
-        bootstrap, burst, workdir, progress
-    )
+    # the baseline's best of PASSTHROUGH_RUNS (conservative for the ratio): a few seconds
+    # each, so one hiccup of a busy machine would otherwise decide it
+    runs = [run_passthrough(bootstrap, burst, workdir, progress) for _ in range(PASSTHROUGH_RUNS)]
+    res.passthrough_seconds, res.passthrough_cpu = min(runs)
     progress(f"passthrough: {res.passthrough_eps:,.0f} messages/s")
     worker = WorkerRun(bootstrap, workdir, progress)
     try:
