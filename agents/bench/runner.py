@@ -34,7 +34,7 @@ class Sizes:
 
 
 DOCS_PER_PATIENT = 32  # what the population generator averages
-QUICK = Sizes(10_000, 8_000, 15_000, (250, 500, 1000, 2000), 4.0, 1000)
+QUICK = Sizes(10_000, 8_000, 10_000, (250, 500, 1000, 2000), 4.0, 1000)
 FULL = Sizes(100_000, 40_000, 40_000, (250, 500, 750, 1000, 1500, 2000), 10.0, 1000)
 TARGETS = {
     "replay_ratio": (">=", 10.0),
