@@ -530,6 +530,20 @@ def summarize(points: list[LoadPoint], corr: Correlation) -> None:
             pt.span_ms = float(end - start)
 
 
+def dead_letter_reasons(bootstrap: str, worker: WorkerRun) -> dict[str, int]:
+    """The most common diagnostics on the worker's dead-letter topic (for a mismatch)."""
+    from collections import Counter
+
+    reasons: Counter[str] = Counter()
+    for _, raw in read_all(bootstrap, worker.env["CAREPATH_TOPIC_DEADLETTER"], PARTITIONS):
+        try:
+            issue = orjson.loads(raw)["error"]["issue"][0]
+            reasons[str(issue.get("diagnostics", ""))[:100]] += 1
+        except (orjson.JSONDecodeError, KeyError, IndexError, TypeError):
+            reasons["(unreadable record)"] += 1
+    return dict(reasons.most_common(8))
+
+
 def embedded_counts(warm: list[bytes], burst: list[bytes]) -> tuple[int, int]:
     """Outputs and dead letters of ``burst`` (after ``warm``) in embedded replay: the worker
     must produce the same (contract §8–9; no ticks on either side)."""
@@ -577,6 +591,9 @@ def run_kafka(
         res.worker_outputs = after_out - before_out
         res.worker_dead_letters = after_dlq - before_dlq
         res.expected_outputs, res.expected_dead_letters = embedded_counts(warm, burst)
+        if res.worker_dead_letters != res.expected_dead_letters:
+            res.extra["dead_letter_reasons"] = dead_letter_reasons(bootstrap, worker)
+            res.extra["worker_log_tail_burst"] = worker.proc.tail(20)
         progress(f"worker: {res.kafka_eps:,.0f} documents/s end to end")
         for rate in loads:
             batch = [next(docs) for _ in range(int(rate * seconds_per_load))]

@@ -161,6 +161,11 @@ def _kafka(args: argparse.Namespace, sizes: Sizes, progress: Progress) -> dict[s
         == (k.expected_outputs, k.expected_dead_letters),
         "embedded_outputs_same_docs": k.expected_outputs,
         "embedded_dead_letters_same_docs": k.expected_dead_letters,
+        **{
+            key: k.extra[key]
+            for key in ("dead_letter_reasons", "worker_log_tail_burst")
+            if key in k.extra
+        },
         "loads": loads,
     }
 
