@@ -35,7 +35,7 @@ test-unit: setup
 	$(BIN)/pytest -q -m "not integration"
 
 test-integration: setup deps
-	$(BIN)/pytest -q -m integration
+	$(BIN)/pytest -q -m "integration and not slow"
 
 test-slow: setup deps ## worker kills and broker restarts (long)
 	$(BIN)/pytest -q -m slow -o addopts=""

@@ -14,13 +14,15 @@ from __future__ import annotations
 
 import logging
 import traceback
+from collections.abc import Awaitable
 from datetime import UTC, datetime
 from typing import Any
 
 import faust
 
+from agents.faust_fixes import apply_faust_fixes
 from agents.settings import Settings
-from agents.state_store import DeadlineIndex
+from agents.state_store import DeadlineIndex, hour_of
 from pipeline.config import RuleConfig
 from pipeline.decide import Step, advance, decide, next_deadline
 from pipeline.events import KIND, Tick
@@ -49,6 +51,9 @@ def faust_settings(s: Settings) -> dict[str, Any]:
         producer_acks=-1,
         producer_linger_ms=1,
         broker_commit_interval=1.0,
+        stream_wait_empty=True,  # a rebalance or stop lets the message in hand finish
+        broker_session_timeout=s.session_timeout,
+        broker_heartbeat_interval=min(3.0, s.session_timeout / 3),
         table_standby_replicas=0,
         stream_buffer_maxsize=4096,
         topic_allow_declare=True,
@@ -62,16 +67,13 @@ class Pipeline:
         self.s = settings
         self.rules = rules
         self.limits = Limits(max_bytes=settings.max_bytes, max_depth=settings.max_depth)
+        apply_faust_fixes()
         self.app = faust.App(settings.app_id, **faust_settings(settings))
         self._topics()
         self.states = self.app.Table(
             "patient-state", partitions=settings.partitions, key_type=bytes, value_type=bytes
         )
-        self.index = DeadlineIndex(
-            self.app.Table(
-                "deadline-index", partitions=settings.partitions, key_type=bytes, value_type=bytes
-            )
-        )
+        self.index = DeadlineIndex(self.states)  # one changelog: writes keep their order
         self.app.agent(self.inbound, name="ingest")(self.ingest_agent)
         self.app.agent(self.events, name="transitions")(self.transition_agent)
         if settings.tick_interval > 0:
@@ -173,35 +175,66 @@ class Pipeline:
     async def _commit(
         self, partition: int, key: bytes, step: Step, old: PatientState | None
     ) -> None:
-        """Send outputs first, then store state (so a crash re-emits, never loses).
+        """Outputs first, acknowledged by Kafka, then the state that records them.
+
+        A crash in between re-emits them when the event comes again (same ids, same
+        content); the other order would lose them, as the stored state would make the
+        event a duplicate. Kafka orders nothing across partitions, so "first" has to mean
+        "acknowledged", not "handed to the producer"."""
+        await self._deliver([(key, out) for out in step.outputs])
+        self._store(partition, key, step, old)
+
+    def _store(self, partition: int, key: bytes, step: Step, old: PatientState | None) -> None:
+        """Store the state by assignment (changelogged) and file its next deadline.
 
         The stored value is ``<last tick of the partition>\n<state>``: a tick reaches the
-        patients that exist when it passes, never those created after it."""
-        for out in step.outputs:
-            await self.send_output(key, out)
+        patients that exist when it passes, never those created after it. A duplicate
+        stores nothing, but files its deadline again: a crash may have cut the first
+        delivery's writes after its state."""
+        after = next_deadline(step.state)
         if step.duplicate:
+            if after is not None:
+                self.index.add(partition, key, after)
             return
         tick = self.index.last_tick(partition)
         marker = tick.isoformat().encode() if tick is not None else b""
         self.states[key] = marker + b"\n" + encode_state(step.state)
         before = next_deadline(old) if old is not None else None
-        after = next_deadline(step.state)
         if after is not None and after != before:
             self.index.add(partition, key, after)
 
-    async def send_output(self, key: bytes, out: Output) -> None:
+    async def _deliver(self, outputs: list[tuple[bytes, Output]]) -> None:
+        """Send every output, then wait until Kafka has acknowledged all of them."""
+        pending = [await self.send_output(key, out) for key, out in outputs]
+        for fut in pending:
+            await fut
+
+    async def send_output(self, key: bytes, out: Output) -> Awaitable[Any]:
         topic = self.tasks if isinstance(out, TaskRecord) else self.referrals
-        await topic.send(key=key, value=render(out, self.s.base_url))
+        fut = await topic.send(key=key, value=render(out, self.s.base_url))
         log.debug(
             "emitted %s %s rule %s status %s", type(out).__name__, out.id, out.rule, out.status
         )
+        return fut
 
     async def on_tick(self, partition: int, now: datetime) -> None:
+        """Advance the patients filed under a reached hour, deliver their outputs, store
+        them, and only then consume their buckets: a tick redelivered after a crash finds
+        the buckets again, and advancing a patient twice to the same time is a no-op."""
         self.index.set_last_tick(partition, now)
+        steps: list[tuple[bytes, Step]] = []
+        placed: dict[bytes, int | None] = {}
         for key in self.index.due(partition, now):
             state, _ = self._load(key)
+            placed[key] = None
             if state is not None:
-                await self._commit(partition, key, advance(state, now, self.rules), None)
+                steps.append((key, advance(state, now, self.rules)))
+        await self._deliver([(key, out) for key, step in steps for out in step.outputs])
+        for key, step in steps:
+            self._store(partition, key, step, None)
+            after = next_deadline(step.state)
+            placed[key] = hour_of(after) if after is not None else None
+        self.index.consume(partition, now, placed)
 
     async def send_ticks(self) -> None:
         """Live clock: the wall-clock time to every partition of ``care.events``."""

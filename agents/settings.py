@@ -31,6 +31,13 @@ class Settings(BaseSettings):
         description="partitions of care.inbound when the worker creates it; more "
         "than one keeps a patient's order only if publishers key by patient",
     )
+    session_timeout: float = Field(
+        30.0,
+        ge=6,
+        description="seconds without a heartbeat before the group drops a worker: a killed "
+        "worker's partitions wait this long; a broker restart shorter than this does not "
+        "make the group rebalance",
+    )
     tick_interval: float = Field(60.0, ge=0, description="seconds between clock ticks; 0 = off")
     rules: Path | None = Field(None, description="rules TOML file (rules.md thresholds)")
     base_url: str = DEFAULT_BASE

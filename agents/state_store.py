@@ -1,25 +1,36 @@
 """A per-partition index of patient deadlines, so a tick reaches only the patients whose
 deadlines are due instead of scanning every patient (issue: live ticks).
 
-Stored in a Faust table (changelogged, co-partitioned with ``care.events``: each key is
-written while processing a message of its own partition). Keys:
+Stored in the patient-state table, next to the states (keys with a ``:`` cannot be patient
+keys, which are FHIR ids): every write made while processing a message of partition ``p``
+goes to partition ``p`` of one changelog topic, so the writes reach Kafka in the order they
+were made, and a worker killed midway leaves a prefix of them (two tables would have two
+changelog topics, whose partitions Kafka does not order). Keys:
 
 - ``b"<p>:h:<hour>"`` → JSON list of patient keys with a deadline in that UTC hour;
 - ``b"<p>:hours"`` → sorted JSON list of the hours that have a bucket;
 - ``b"<p>:tick"`` → ISO time of the last tick seen on the partition.
 
-Entries are removed lazily: a bucket is consumed when a tick passes its hour, and each
-patient in it re-enters the index at its new next deadline, if any.
+A tick reads the buckets of the hours it has reached (:meth:`DeadlineIndex.due`), stores
+the patients in them, and only then consumes those buckets (:meth:`DeadlineIndex.consume`),
+so a tick redelivered after a crash finds every bucket it had not finished. Entries are
+removed lazily: a patient stays in the bucket of a deadline it no longer has until a tick
+passes that hour.
 """
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
+from collections.abc import Mapping, MutableMapping
 from datetime import datetime
+from typing import Any
 
 import orjson
 
 HOUR = 3600
+
+
+def hour_of(t: datetime) -> int:
+    return int(t.timestamp()) // HOUR
 
 
 class DeadlineIndex:
@@ -33,35 +44,55 @@ class DeadlineIndex:
     def _put(self, key: str, value: object) -> None:
         self.table[key.encode()] = orjson.dumps(value)
 
+    def _list(self, key: str) -> list[Any]:
+        value = self._get(key) or []
+        assert isinstance(value, list)
+        return value
+
     def add(self, partition: int, patient: bytes, due: datetime) -> None:
-        hour = int(due.timestamp()) // HOUR
+        """File ``patient`` under the hour of ``due`` (idempotent)."""
+        hour = hour_of(due)
         bucket_key = f"{partition}:h:{hour}"
-        members = self._get(bucket_key) or []
-        assert isinstance(members, list)
+        members = self._list(bucket_key)
         name = patient.decode()
         if name not in members:
             self._put(bucket_key, [*members, name])
-        hours = self._get(f"{partition}:hours") or []
-        assert isinstance(hours, list)
+        hours = self._list(f"{partition}:hours")
         if hour not in hours:
             self._put(f"{partition}:hours", sorted([*hours, hour]))
 
     def due(self, partition: int, now: datetime) -> list[bytes]:
-        """Patients with a deadline in an hour that has started by ``now`` (consumed)."""
-        hours = self._get(f"{partition}:hours") or []
-        assert isinstance(hours, list)
-        limit = int(now.timestamp()) // HOUR
-        ripe = [h for h in hours if h <= limit]
-        if not ripe:
-            return []
-        self._put(f"{partition}:hours", [h for h in hours if h > limit])
-        patients: list[bytes] = []
-        for h in ripe:
-            members = self._get(f"{partition}:h:{h}") or []
-            assert isinstance(members, list)
-            patients.extend(m.encode() for m in members)
-            self.table.pop(f"{partition}:h:{h}".encode(), None)
-        return sorted(set(patients))
+        """Patients filed under an hour that has started by ``now`` (nothing is removed)."""
+        limit = hour_of(now)
+        patients: set[str] = set()
+        for h in self._list(f"{partition}:hours"):
+            if h <= limit:
+                patients.update(self._list(f"{partition}:h:{h}"))
+        return sorted(p.encode() for p in patients)
+
+    def consume(self, partition: int, now: datetime, placed: Mapping[bytes, int | None]) -> None:
+        """After a tick at ``now`` has stored the patients of :meth:`due`: empty the buckets
+        of the hours it reached, except for a patient ``placed`` (filed again) in that very
+        hour, and drop the emptied hours. ``placed`` maps each stored patient to the hour
+        of its new next deadline (``None``: none)."""
+        limit = hour_of(now)
+        hours = self._list(f"{partition}:hours")
+        kept = []
+        for h in hours:
+            if h > limit:
+                kept.append(h)
+                continue
+            key = f"{partition}:h:{h}"
+            members = self._list(key)
+            left = [m for m in members if placed.get(m.encode(), h) == h]
+            if left:
+                kept.append(h)
+                if left != members:
+                    self._put(key, left)
+            else:
+                self.table.pop(key.encode(), None)
+        if kept != hours:
+            self._put(f"{partition}:hours", kept)
 
     def last_tick(self, partition: int) -> datetime | None:
         raw = self._get(f"{partition}:tick")

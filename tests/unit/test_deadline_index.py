@@ -1,10 +1,11 @@
-"""The per-partition deadline index: a tick reaches only patients with due deadlines."""
+"""The per-partition deadline index: a tick reaches only patients with due deadlines, and
+its buckets are consumed only after the tick has stored their patients (replay-safe)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from agents.state_store import DeadlineIndex
+from agents.state_store import DeadlineIndex, hour_of
 
 T = datetime(2026, 3, 1, 10, 30, tzinfo=UTC)
 
@@ -17,9 +18,19 @@ def test_due_returns_only_patients_whose_hour_has_started() -> None:
     idx.add(1, b"c", T)
     assert idx.due(0, T - timedelta(hours=2)) == []
     assert idx.due(0, T + timedelta(minutes=1)) == [b"a"]
-    assert idx.due(0, T + timedelta(minutes=2)) == [], "a bucket is consumed once"
-    assert idx.due(0, T + timedelta(days=3)) == [b"b"]
+    assert idx.due(0, T + timedelta(days=3)) == [b"a", b"b"]
     assert idx.due(1, T + timedelta(days=3)) == [b"c"], "partitions are independent"
+
+
+def test_due_consumes_nothing_until_the_tick_has_stored_its_patients() -> None:
+    """A tick redelivered after a crash (before ``consume``) finds the same patients."""
+    idx = DeadlineIndex({})
+    idx.add(0, b"a", T)
+    now = T + timedelta(minutes=1)
+    assert idx.due(0, now) == [b"a"]
+    assert idx.due(0, now) == [b"a"]
+    idx.consume(0, now, {b"a": None})
+    assert idx.due(0, now + timedelta(days=9)) == []
 
 
 def test_same_hour_members_are_deduplicated_and_sorted() -> None:
@@ -33,8 +44,21 @@ def test_consumed_buckets_are_deleted() -> None:
     table: dict[bytes, bytes] = {}
     idx = DeadlineIndex(table)
     idx.add(0, b"a", T)
-    idx.due(0, T + timedelta(hours=1))
-    assert set(table) == {b"0:hours"}
+    idx.add(0, b"b", T + timedelta(days=1))
+    idx.consume(0, T + timedelta(hours=1), {b"a": None})
+    assert set(table) == {b"0:hours", f"0:h:{hour_of(T + timedelta(days=1))}".encode()}
+
+
+def test_a_patient_filed_again_in_a_reached_hour_stays_there() -> None:
+    """Advanced at 10:30 with a next deadline at 10:45: the 10:00 bucket keeps it."""
+    idx = DeadlineIndex({})
+    idx.add(0, b"a", T - timedelta(minutes=20))
+    idx.add(0, b"b", T - timedelta(hours=3))
+    idx.add(0, b"a", T + timedelta(minutes=15))  # what storing the advanced state does
+    idx.consume(
+        0, T, {b"a": hour_of(T + timedelta(minutes=15)), b"b": hour_of(T + timedelta(days=1))}
+    )
+    assert idx.due(0, T + timedelta(minutes=20)) == [b"a"]
 
 
 def test_last_tick_only_moves_forward() -> None:
