@@ -1,16 +1,20 @@
 """A fix to faust-streaming 0.15.3 (the newest release), applied by the composition root.
 
-``ProducerBuffer.flush`` gives up as soon as no message has left the buffer for 0.1 s. The
-buffer holds the table changelog writes (``table[k] = v`` is ``send_soon``), and Faust
-flushes the producer before it commits offsets and before it measures the changelog
-highwaters of a table recovery after a rebalance. A broker that answers slowly (just
-restarted, leaders moving) makes the flush return with writes still in the buffer: the
-recovery then rebuilds a patient's state without events it had applied, whose offsets may
-already be committed, so they are lost (``tests/integration/test_broker_restart.py`` found a
-patient whose PHQ-9 was missing at its discharge). The fix waits until every message put in
-the buffer before the flush, the one being sent included, has been handed to the Kafka
-client, whose own flush then waits for the acknowledgements. While the buffer stops,
-Faust's behaviour is kept (its sender task is gone). Remove it when Faust has it.
+``ProducerBuffer.flush`` gives up as soon as no message has left the buffer for 0.1 s
+(``tests/agents/test_faust_fixes.py``: with a broker taking 0.15 s per message it returns
+with none of three sent). The buffer holds the table changelog writes (``table[k] = v`` is
+``send_soon``), and Faust flushes the producer before it commits offsets and before it
+measures the changelog highwaters of a table recovery after a rebalance; a flush that
+returns early lets offsets be committed, or a table be rebuilt, without state writes made
+for them. The fix waits until every message put in the buffer before the flush, the one
+being sent included, has been handed to the Kafka client, whose own flush then waits for
+the acknowledgements. While the buffer stops, Faust's behaviour is kept (its sender task is
+gone). Remove it when a Faust release has it.
+
+Found while chasing a broker-restart run (6 s session timeout, the worker's session dropped
+and its partitions rebalanced) whose recovery rebuilt a patient without the PHQ-9 applied
+just before; the same symptom still shows in that setting with this fix, so the rebalance of
+a live worker has other races (see the commit adding tests/integration/test_broker_restart.py).
 """
 
 from __future__ import annotations
