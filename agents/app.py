@@ -60,8 +60,35 @@ def faust_settings(s: Settings) -> dict[str, Any]:
     )
 
 
+class DecodedStates:
+    """The state each patient was last stored with by this worker, next to the exact bytes
+    object stored, so ``_load`` skips ``decode_state`` (~40 µs, a tenth of the worker's
+    CPU for our code) when the table still holds those bytes. Any other value (changelog
+    recovery, RocksDB, a rebalance) is another object and is decoded. States are values
+    (``decide`` never mutates one), so handing out the same object is safe. Bounded: the
+    least recently stored entries go first."""
+
+    def __init__(self, limit: int = 100_000) -> None:
+        self.limit = limit
+        self._entries: dict[bytes, tuple[bytes, PatientState]] = {}
+
+    def get(self, key: bytes, stored: bytes) -> PatientState | None:
+        hit = self._entries.get(key)
+        return hit[1] if hit is not None and hit[0] is stored else None
+
+    def put(self, key: bytes, stored: bytes, state: PatientState) -> None:
+        entries = self._entries
+        entries.pop(key, None)
+        entries[key] = (stored, state)
+        if len(entries) > self.limit:
+            del entries[next(iter(entries))]
+
+
 class Pipeline:
     """Topics, tables and agents of one worker, wired from settings and rules."""
+
+    #: ``None`` only for pipelines built without ``__init__`` (tests); then every load decodes.
+    decoded: DecodedStates | None = None
 
     def __init__(self, settings: Settings, rules: RuleConfig) -> None:
         self.s = settings
@@ -74,6 +101,7 @@ class Pipeline:
             "patient-state", partitions=settings.partitions, key_type=bytes, value_type=bytes
         )
         self.index = DeadlineIndex(self.states)  # one changelog: writes keep their order
+        self.decoded = DecodedStates()
         self.app.agent(self.inbound, name="ingest")(self.ingest_agent)
         self.app.agent(self.events, name="transitions")(self.transition_agent)
         if settings.tick_interval > 0:
@@ -170,7 +198,10 @@ class Pipeline:
         if raw is None:
             return None, None
         marker, _, body = raw.partition(b"\n")
-        return decode_state(body), datetime.fromisoformat(marker.decode()) if marker else None
+        state = self.decoded.get(key, raw) if self.decoded is not None else None
+        if state is None:
+            state = decode_state(body)
+        return state, datetime.fromisoformat(marker.decode()) if marker else None
 
     async def _commit(
         self, partition: int, key: bytes, step: Step, old: PatientState | None
@@ -198,7 +229,10 @@ class Pipeline:
             return
         tick = self.index.last_tick(partition)
         marker = tick.isoformat().encode() if tick is not None else b""
-        self.states[key] = marker + b"\n" + encode_state(step.state)
+        value = marker + b"\n" + encode_state(step.state)
+        self.states[key] = value
+        if self.decoded is not None:
+            self.decoded.put(key, value, step.state)
         before = next_deadline(old) if old is not None else None
         if after is not None and after != before:
             self.index.add(partition, key, after)
