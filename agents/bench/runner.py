@@ -11,6 +11,7 @@ import argparse
 import logging
 import os
 import platform
+import signal
 import sys
 import tempfile
 import time
@@ -225,7 +226,21 @@ def _summary(fig: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 def run(args: argparse.Namespace) -> int:
+    """The bench; SIGTERM unwinds it like an exception, so the worker, the passthrough and
+    a broker it started are stopped (they run in sessions of their own)."""
+    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    try:
+        return _run(args)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _run(args: argparse.Namespace) -> int:
     logging.getLogger("aiokafka").setLevel(logging.ERROR)  # retries while topics settle
     # tests pass a tiny ``Sizes`` as ``args.sizes`` (not a command-line option)
     sizes = getattr(args, "sizes", None) or (QUICK if args.quick else FULL)
