@@ -65,7 +65,9 @@ def summarize(states: OrderedDict[tuple[str, str], Json]) -> tuple[list[Json], l
     return tasks, list(srs.values())
 
 
-def _match(expected: list[Json], actual: list[Json]) -> tuple[list[Json], list[Json]]:
+def match(expected: list[Json], actual: list[Json]) -> tuple[list[Json], list[Json]]:
+    """(missing, unexpected): an exact multiset; fields an expected entry leaves out are
+    not compared (as shared/tools/check_scenarios.py)."""
     left = list(actual)
     missing = []
     for e in expected:
@@ -84,7 +86,7 @@ def problems(expected: Json, out_lines: list[bytes], n_dead: int) -> list[str]:
         ("task", expected["tasks"], tasks),
         ("referral", expected["referrals"], srs),
     ):
-        missing, extra = _match(exp, act)
+        missing, extra = match(exp, act)
         found += [f"missing {kind} {m}" for m in missing]
         found += [f"unexpected {kind} {x}" for x in extra]
     if n_dead != expected["dead_letters"]:

@@ -179,19 +179,3 @@ class Journey:
         refs = [{"patient": r.patient, "level": r.level.value, "direction": r.direction,
                  "status": r.status} for r in srs.values()]  # fmt: skip
         return tasks, refs
-
-
-def match(
-    expected: list[dict[str, Any]], actual: list[dict[str, Any]]
-) -> tuple[list[Any], list[Any]]:
-    """(missing, unexpected) as in shared/tools/check_scenarios.py: exact multiset, fields
-    an expected entry leaves out are not compared."""
-    left = list(actual)
-    missing = []
-    for e in expected:
-        hit = next((a for a in left if all(a.get(k) == v for k, v in e.items())), None)
-        if hit is None:
-            missing.append(e)
-        else:
-            left.remove(hit)
-    return missing, left

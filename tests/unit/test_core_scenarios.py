@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from tests.unit.core_kit import Journey, match
+from tests.scenarios.compare import match
+from tests.unit.core_kit import Journey
 
 DATA = Path(__file__).resolve().parents[1] / "scenarios" / "data"
 
