@@ -180,9 +180,10 @@ class Pipeline:
             return
         key = decoded.patient.encode()
         state, reached = self._load(key)
-        last_tick = self.index.last_tick(partition)
-        if state is not None and last_tick is not None and (reached is None or last_tick > reached):
+        if state is not None and self._tick_passed(partition, reached):
             # A tick passed this partition since the patient was stored: it reaches them now.
+            last_tick = self.index.last_tick(partition)
+            assert last_tick is not None
             caught_up = advance(state, last_tick, self.rules)
             await self._commit(partition, key, caught_up, state)
             state = caught_up.state
@@ -192,16 +193,25 @@ class Pipeline:
         if step.rejected is not None:
             await self.dead_letter(event, step.rejected.diagnostics, step.rejected.expression)
 
-    def _load(self, key: bytes) -> tuple[PatientState | None, datetime | None]:
-        """The patient's state and the time of the last tick that reached it."""
+    def _load(self, key: bytes) -> tuple[PatientState | None, bytes]:
+        """The patient's state and the ISO time of the last tick that reached it (empty:
+        none)."""
         raw = self.states.get(key)
         if raw is None:
-            return None, None
+            return None, b""
         marker, _, body = raw.partition(b"\n")
         state = self.decoded.get(key, raw) if self.decoded is not None else None
         if state is None:
             state = decode_state(body)
-        return state, datetime.fromisoformat(marker.decode()) if marker else None
+        return state, marker
+
+    def _tick_passed(self, partition: int, reached: bytes) -> bool:
+        """Whether a tick later than ``reached`` (a state's marker) passed the partition."""
+        current = self.index.last_tick_marker(partition)
+        if not current or reached == current:  # the usual case: no tick since, no parsing
+            return False
+        last = self.index.last_tick(partition)
+        return last is not None and (not reached or last > datetime.fromisoformat(reached.decode()))
 
     async def _commit(
         self, partition: int, key: bytes, step: Step, old: PatientState | None
@@ -227,9 +237,7 @@ class Pipeline:
             if after is not None:
                 self.index.add(partition, key, after)
             return
-        tick = self.index.last_tick(partition)
-        marker = tick.isoformat().encode() if tick is not None else b""
-        value = marker + b"\n" + encode_state(step.state)
+        value = self.index.last_tick_marker(partition) + b"\n" + encode_state(step.state)
         self.states[key] = value
         if self.decoded is not None:
             self.decoded.put(key, value, step.state)

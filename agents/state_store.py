@@ -36,6 +36,10 @@ def hour_of(t: datetime) -> int:
 class DeadlineIndex:
     def __init__(self, table: MutableMapping[bytes, bytes]) -> None:
         self.table = table
+        # partition -> (the stored tick bytes object, its time, its ISO text): the tick is
+        # read twice per event and changes only on a tick, so it is parsed once per value
+        # the table holds (another object, e.g. after a changelog recovery, is parsed again)
+        self._ticks: dict[int, tuple[bytes, datetime, bytes]] = {}
 
     def _get(self, key: str) -> object:
         raw = self.table.get(key.encode())
@@ -94,9 +98,28 @@ class DeadlineIndex:
         if kept != hours:
             self._put(f"{partition}:hours", kept)
 
+    def _tick(self, partition: int) -> tuple[bytes, datetime, bytes] | None:
+        raw = self.table.get(f"{partition}:tick".encode())
+        if raw is None:
+            return None
+        hit = self._ticks.get(partition)
+        if hit is not None and hit[0] is raw:
+            return hit
+        text = orjson.loads(raw)
+        if not isinstance(text, str):
+            return None
+        entry = (raw, datetime.fromisoformat(text), text.encode())
+        self._ticks[partition] = entry
+        return entry
+
     def last_tick(self, partition: int) -> datetime | None:
-        raw = self._get(f"{partition}:tick")
-        return datetime.fromisoformat(raw) if isinstance(raw, str) else None
+        entry = self._tick(partition)
+        return entry[1] if entry is not None else None
+
+    def last_tick_marker(self, partition: int) -> bytes:
+        """The last tick's ISO text as stored next to a state (empty: no tick yet)."""
+        entry = self._tick(partition)
+        return entry[2] if entry is not None else b""
 
     def set_last_tick(self, partition: int, now: datetime) -> None:
         last = self.last_tick(partition)
