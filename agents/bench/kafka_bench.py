@@ -89,6 +89,9 @@ class KafkaResult:
     expected_outputs: int = 0  # what embedded replay emits for the same burst
     expected_dead_letters: int = 0
     loads: list[LoadPoint] = field(default_factory=list)
+    skeleton_seconds: float = 0.0  # the Faust skeleton over the same burst
+    skeleton_cpu: float = 0.0
+    skeleton_load: LoadPoint | None = None  # the skeleton at the latency load
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -98,6 +101,14 @@ class KafkaResult:
     @property
     def kafka_eps(self) -> float:
         return self.n_messages / self.worker_seconds if self.worker_seconds else 0.0
+
+    @property
+    def skeleton_eps(self) -> float:
+        return self.n_messages / self.skeleton_seconds if self.skeleton_seconds else 0.0
+
+    @property
+    def skeleton_cpu_us(self) -> float:
+        return 1e6 * self.skeleton_cpu / self.n_messages if self.n_messages else 0.0
 
     @property
     def worker_cpu_us(self) -> float:
@@ -228,15 +239,15 @@ def publish(bootstrap: str, topic: str, docs: Iterable[bytes], rate: float | Non
     return asyncio.run(_publish(bootstrap, topic, docs, rate))
 
 
-async def _read_all(bootstrap: str, topic: str, partitions: int) -> list[tuple[int, bytes]]:
-    """(timestamp ms, value) of every record of ``topic`` up to its current end."""
+async def _read_records(bootstrap: str, topic: str, partitions: int) -> list[Any]:
+    """Every record of ``topic`` up to its current end (aiokafka ``ConsumerRecord``s)."""
     from aiokafka import AIOKafkaConsumer, TopicPartition
 
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
     )
     await consumer.start()
-    out: list[tuple[int, bytes]] = []
+    out: list[Any] = []
     deadline = time.monotonic() + 120
     try:
         tps = [TopicPartition(topic, p) for p in range(partitions)]
@@ -249,7 +260,7 @@ async def _read_all(bootstrap: str, topic: str, partitions: int) -> list[tuple[i
                 raise TimeoutError(f"reading {topic} back did not reach {ends}")
             batch = await consumer.getmany(*remaining, timeout_ms=1000)
             for tp, records in batch.items():
-                out.extend((r.timestamp, r.value) for r in records if r.offset < ends[tp])
+                out.extend(r for r in records if r.offset < ends[tp])
                 if records and records[-1].offset >= ends[tp] - 1:
                     remaining.discard(tp)
     finally:
@@ -257,8 +268,13 @@ async def _read_all(bootstrap: str, topic: str, partitions: int) -> list[tuple[i
     return out
 
 
+def read_records(bootstrap: str, topic: str, partitions: int) -> list[Any]:
+    return asyncio.run(_read_records(bootstrap, topic, partitions))
+
+
 def read_all(bootstrap: str, topic: str, partitions: int) -> list[tuple[int, bytes]]:
-    return asyncio.run(_read_all(bootstrap, topic, partitions))
+    """(timestamp ms, value) of every record of ``topic`` up to its current end."""
+    return [(r.timestamp, r.value) for r in read_records(bootstrap, topic, partitions)]
 
 
 # -- processes -----------------------------------------------------------------------------
@@ -444,6 +460,90 @@ class WorkerRun:
         delete_topics(self.bootstrap, self.tag)
 
 
+class SkeletonRun:
+    """The Faust skeleton (``agents.bench.faust_skeleton``): the worker's two hops with
+    nothing in them, measured like the worker, for throughput and latency at one load."""
+
+    def __init__(self, bootstrap: str, workdir: Path, progress: Progress) -> None:
+        from agents.bench.faust_skeleton import MID_PARTITIONS
+
+        self.bootstrap = bootstrap
+        self.tag = "bench-fs-" + uuid.uuid4().hex[:8]
+        self.src, self.mid, self.dst = (f"{self.tag}.{t}" for t in ("src", "mid", "dst"))
+        self.progress = progress
+        create_topics(
+            bootstrap,
+            {
+                self.src: (INBOUND_PARTITIONS, LOG_APPEND),
+                self.mid: (MID_PARTITIONS, {}),
+                self.dst: (MID_PARTITIONS, LOG_APPEND),
+            },
+        )
+        argv = [sys.executable, "-m", "agents.bench.faust_skeleton", "--bootstrap", bootstrap]
+        argv += ["--tag", self.tag, "--datadir", str(workdir / "skeleton-data")]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("CAREPATH_")}
+        self.proc = Proc(argv, env, workdir / "skeleton.log")
+        self.offsets = Offsets(bootstrap)
+
+    def wait_processed(self, timeout: float) -> None:
+        alive = self.proc.alive
+        self.offsets.wait_committed(self.tag, self.src, timeout, alive)
+        self.offsets.wait_committed(self.tag, self.mid, timeout, alive)
+
+    def warm_up(self, docs: list[bytes], timeout: float = 120) -> None:
+        self.progress("faust skeleton: starting and warming up")
+        publish(self.bootstrap, self.src, docs)
+        try:
+            self.wait_processed(timeout)
+        except (TimeoutError, RuntimeError) as e:
+            raise RuntimeError(f"{e}\nskeleton log:\n{self.proc.tail()}") from e
+
+    def burst(self, docs: list[bytes]) -> tuple[float, float]:
+        """(wall seconds, CPU seconds) to pass ``docs`` published at once through both hops."""
+        self.progress(f"faust skeleton: publishing {len(docs):,} documents as fast as possible")
+        cpu0, t0 = self.proc.cpu_seconds(), time.perf_counter()
+        publish(self.bootstrap, self.src, docs)
+        self.wait_processed(600)
+        return time.perf_counter() - t0, self.proc.cpu_seconds() - cpu0
+
+    def paced(self, docs: list[bytes], rate: float) -> LoadPoint:
+        """Offer ``docs`` at ``rate``; latency = ``dst`` append time − ``src`` append time of
+        every document (paired by the source offset hop1 carries in header ``o``)."""
+        self.progress(f"faust skeleton latency: {len(docs):,} documents at {rate:,.0f}/s")
+        first = self.offsets.total(self.src)
+        wall0, t0 = time.time(), time.perf_counter()
+        n = publish(self.bootstrap, self.src, docs, rate)
+        self.wait_processed(600)
+        seconds = time.perf_counter() - t0
+        pt = LoadPoint(rate, n, seconds, window=(wall0, wall0 + seconds))
+        appended = {
+            r.offset: r.timestamp
+            for r in read_records(self.bootstrap, self.src, INBOUND_PARTITIONS)
+            if r.offset >= first
+        }
+        first_at = min(appended.values(), default=0)
+        lat: list[float] = []
+        last_at = 0
+        for r in read_records(self.bootstrap, self.dst, PARTITIONS):
+            o = int(dict(r.headers or ()).get("o", b"-1"))
+            if o in appended:
+                lat.append(float(r.timestamp - appended.pop(o)))
+                last_at = max(last_at, r.timestamp)
+        lat.sort()
+        pt.samples = len(lat)
+        if lat:
+            pt.p50_ms = statistics.median(lat)
+            pt.p99_ms = lat[max(0, math.ceil(0.99 * len(lat)) - 1)]  # nearest rank
+            pt.max_ms = lat[-1]
+            pt.span_ms = float(last_at - first_at) if last_at > first_at else None
+        return pt
+
+    def close(self) -> None:
+        self.offsets.close()
+        self.proc.stop()
+        delete_topics(self.bootstrap, self.tag)
+
+
 # -- latency correlation -------------------------------------------------------------------
 def _refs(doc: Any) -> Iterator[str]:
     if not isinstance(doc, dict):
@@ -563,6 +663,27 @@ def embedded_counts(warm: list[bytes], burst: list[bytes]) -> tuple[int, int]:
     return outputs, dead
 
 
+def run_skeleton(
+    bootstrap: str,
+    res: KafkaResult,
+    warm: list[bytes],
+    burst: list[bytes],
+    paced: tuple[list[bytes], float] | None,
+    workdir: Path,
+    progress: Progress,
+) -> None:
+    """The Faust skeleton over the burst, then paced at the latency load (into ``res``)."""
+    skeleton = SkeletonRun(bootstrap, workdir, progress)
+    try:
+        skeleton.warm_up(warm)
+        res.skeleton_seconds, res.skeleton_cpu = skeleton.burst(burst)
+        progress(f"faust skeleton: {res.skeleton_eps:,.0f} documents/s through two hops")
+        if paced is not None and paced[0]:
+            res.skeleton_load = skeleton.paced(*paced)
+    finally:
+        skeleton.close()
+
+
 def run_kafka(
     bootstrap: str,
     docs: Iterator[bytes],
@@ -571,17 +692,23 @@ def run_kafka(
     seconds_per_load: float,
     workdir: Path,
     progress: Progress,
+    latency_load: float | None = None,
 ) -> KafkaResult:
-    """Passthrough, worker burst and paced latency runs over consecutive population docs."""
+    """Passthrough, Faust skeleton, worker burst and paced latency runs over consecutive
+    population docs (the skeleton is paced at ``latency_load`` with the documents the
+    worker gets at that load)."""
     res = KafkaResult()
     warm = [next(docs) for _ in range(200)]
     burst = [next(docs) for _ in range(n_burst)]
+    paced = {rate: [next(docs) for _ in range(int(rate * seconds_per_load))] for rate in loads}
     res.n_messages = len(burst)
     # the baseline's best of PASSTHROUGH_RUNS (conservative for the ratio): a few seconds
     # each, so one hiccup of a busy machine would otherwise decide it
     runs = [run_passthrough(bootstrap, burst, workdir, progress) for _ in range(PASSTHROUGH_RUNS)]
     res.passthrough_seconds, res.passthrough_cpu = min(runs)
     progress(f"passthrough: {res.passthrough_eps:,.0f} messages/s")
+    at = (paced[latency_load], latency_load) if latency_load in paced else None
+    run_skeleton(bootstrap, res, warm, burst, at, workdir, progress)
     worker = WorkerRun(bootstrap, workdir, progress)
     try:
         worker.warm_up(warm)
@@ -596,8 +723,7 @@ def run_kafka(
             res.extra["worker_log_tail_burst"] = worker.proc.tail(20)
         progress(f"worker: {res.kafka_eps:,.0f} documents/s end to end")
         for rate in loads:
-            batch = [next(docs) for _ in range(int(rate * seconds_per_load))]
-            res.loads.append(worker.paced(batch, rate))
+            res.loads.append(worker.paced(paced[rate], rate))
         progress("latency: reading care.inbound and care.tasks back")
         inbound = read_all(bootstrap, worker.inbound, INBOUND_PARTITIONS)
         corr = latencies(inbound, read_all(bootstrap, worker.tasks, PARTITIONS))

@@ -35,7 +35,7 @@ class Sizes:
 
 
 DOCS_PER_PATIENT = 32  # what the population generator averages
-QUICK = Sizes(10_000, 8_000, 10_000, (250, 500, 1000, 2000), 4.0, 1000)
+QUICK = Sizes(5_000, 6_000, 6_000, (250, 500, 1000), 4.0, 1000)
 FULL = Sizes(100_000, 40_000, 40_000, (250, 500, 750, 1000, 1500, 2000), 10.0, 1000)
 TARGETS = {
     "replay_ratio": (">=", 10.0),
@@ -125,6 +125,7 @@ def _kafka(args: argparse.Namespace, sizes: Sizes, progress: Progress) -> dict[s
                 sizes.seconds_per_load,
                 work,
                 progress,
+                latency_load=sizes.latency_load,
             )
         finally:
             if not args.broker:
@@ -144,10 +145,19 @@ def _kafka(args: argparse.Namespace, sizes: Sizes, progress: Progress) -> dict[s
         for p in k.loads
     ]
     at = next((p for p in k.loads if p.offered_eps == sizes.latency_load), None)
+    sk = k.skeleton_load
     return {
         "kafka_eps": round(k.kafka_eps, 1),
         "passthrough_eps": round(k.passthrough_eps, 1),
         "kafka_ratio": _ratio(k.kafka_eps, k.passthrough_eps),
+        # the floor Faust sets: the worker's two hops with nothing in them
+        "faust_skeleton_eps": round(k.skeleton_eps, 1),
+        "faust_skeleton_ratio": _ratio(k.skeleton_eps, k.passthrough_eps),
+        "kafka_vs_skeleton": _ratio(k.kafka_eps, k.skeleton_eps),
+        "faust_skeleton_cpu_us_per_doc": round(k.skeleton_cpu_us, 1),
+        "faust_skeleton_latency_p50_ms": sk.p50_ms if sk else None,
+        "faust_skeleton_latency_p99_ms": sk.p99_ms if sk else None,
+        "faust_skeleton_achieved_eps": round(sk.achieved_eps, 1) if sk else None,
         "latency_p50_ms": at.p50_ms if at else None,
         "latency_p99_ms": at.p99_ms if at else None,
         "latency_samples": at.samples if at else 0,
@@ -190,7 +200,24 @@ def _summary(fig: dict[str, Any]) -> str:
         rows += [
             ("Kafka, one worker", f"{fig['kafka_eps']:,.0f} documents/s", fig["kafka_ratio"], "x"),
             ("aiokafka passthrough", f"{fig['passthrough_eps']:,.0f} messages/s", None, ""),
+            (
+                "Faust skeleton (2 hops)",
+                f"{fig['faust_skeleton_eps']:,.0f} documents/s",
+                fig["faust_skeleton_ratio"],
+                "x",
+            ),
         ]
+        if fig.get("faust_skeleton_latency_p99_ms") is not None:
+            rows.append(
+                (
+                    f"  at {fig['latency_load_eps']:,.0f}/s offered",
+                    f"{fig['faust_skeleton_achieved_eps']:,.0f}/s; "
+                    f"p50 {fig['faust_skeleton_latency_p50_ms']:.0f} ms, "
+                    f"p99 {fig['faust_skeleton_latency_p99_ms']:.0f} ms",
+                    None,
+                    "",
+                )
+            )
         for p in fig["loads"]:
             p99 = "-" if p["p99_ms"] is None else f"{p['p99_ms']:.0f}"
             p50 = "-" if p["p50_ms"] is None else f"{p['p50_ms']:.0f}"

@@ -66,6 +66,17 @@ def test_with_kafka(
     fig = _bench(tmp_path, capsys, sizes, broker=f"kafka://{kafka_bootstrap}")
     for key in ("kafka_eps", "passthrough_eps", "kafka_ratio", "latency_p50_ms", "latency_p99_ms"):
         assert isinstance(fig[key], float) and fig[key] > 0, key
+    # the Faust skeleton: the same burst and the latency load through two empty hops
+    for key in (
+        "faust_skeleton_eps",
+        "faust_skeleton_ratio",
+        "kafka_vs_skeleton",
+        "faust_skeleton_cpu_us_per_doc",
+        "faust_skeleton_latency_p50_ms",
+        "faust_skeleton_latency_p99_ms",
+    ):
+        assert isinstance(fig[key], float) and fig[key] > 0, key
+    assert fig["faust_skeleton_eps"] > fig["kafka_eps"] * 0.5  # same order: a floor, not noise
     assert fig["kafka_messages"] == 600
     assert fig["kafka_matches_embedded"] is True, (
         fig["kafka_outputs"],
