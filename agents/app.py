@@ -49,7 +49,7 @@ def faust_settings(s: Settings) -> dict[str, Any]:
         value_serializer="raw",
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
-        producer_linger_ms=1,
+        producer_linger_ms=s.producer_linger_ms,
         broker_commit_interval=1.0,
         stream_wait_empty=True,  # a rebalance or stop lets the message in hand finish
         broker_session_timeout=s.session_timeout,

@@ -45,6 +45,13 @@ class Settings(BaseSettings):
     max_depth: int = Field(64, ge=2)
     store: str = Field("memory://", description="faust table store: memory:// or rocksdb://")
     datadir: Path = Path(".carepath/worker")
+    producer_linger_ms: float = Field(
+        1.0,
+        ge=0,
+        le=1000,
+        description="how long the producer waits to fill a batch: more means fewer, "
+        "larger requests (less CPU a message) and that much more latency a hop",
+    )
     web_port: int = 6066
     web_enabled: bool = False
     log_level: str = "info"

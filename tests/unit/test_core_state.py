@@ -80,3 +80,21 @@ def test_encoding_is_deterministic_json() -> None:
     raw = encode_state(j.state)
     assert raw == encode_state(decode_state(raw))
     assert raw.startswith(b'{"v":1,')
+
+
+def test_encoding_is_the_stdlib_json_text_it_replaced() -> None:
+    """pydantic_core writes exactly what ``json.dumps(ensure_ascii=False, separators=(",",
+    ":"))`` wrote before it, so states stored by earlier workers decode, and changelogs do
+    not change bytes across the upgrade."""
+    import json
+
+    odd = PatientState("p-ü", clock=datetime(2026, 1, 1, tzinfo=UTC), closed={"x": 'y\n"ü'})
+    states = [odd] + [
+        step.state for build in SCENARIOS.values() for j in build() for step in j.steps
+    ]
+    for s in states:
+        raw = encode_state(s)
+        assert (
+            raw == json.dumps(json.loads(raw), ensure_ascii=False, separators=(",", ":")).encode()
+        )
+        assert decode_state(json.dumps(json.loads(raw), indent=1).encode()) == s

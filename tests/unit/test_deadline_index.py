@@ -68,3 +68,21 @@ def test_last_tick_only_moves_forward() -> None:
     idx.set_last_tick(0, T - timedelta(days=1))
     assert idx.last_tick(0) == T
     assert idx.last_tick(1) is None
+
+
+def test_last_tick_is_read_from_the_value_the_table_holds() -> None:
+    """The parsed tick is cached per stored bytes object: a table rolled back under the
+    cache (changelog recovery) is read again, not answered from the cache."""
+    table: dict[bytes, bytes] = {}
+    idx = DeadlineIndex(table)
+    assert idx.last_tick(0) is None and idx.last_tick_marker(0) == b""
+    idx.set_last_tick(0, T)
+    assert idx.last_tick(0) == T
+    assert idx.last_tick_marker(0) == T.isoformat().encode()
+    assert idx.last_tick(0) is idx.last_tick(0), "parsed once for the value held"
+    earlier = T - timedelta(hours=5)
+    table[b"0:tick"] = f'"{earlier.isoformat()}"'.encode()  # another object, as on recovery
+    assert idx.last_tick(0) == earlier
+    assert idx.last_tick_marker(0) == earlier.isoformat().encode()
+    del table[b"0:tick"]
+    assert idx.last_tick(0) is None and idx.last_tick_marker(0) == b""
