@@ -6,7 +6,14 @@ from pathlib import Path
 from typing import Any
 
 
-def plot_load(points: list[dict[str, Any]], path: Path, title: str) -> Path:
+def plot_load(
+    points: list[dict[str, Any]],
+    path: Path,
+    title: str,
+    skeleton: dict[str, Any] | None = None,
+) -> Path:
+    """``skeleton``: the Faust skeleton at one load (``offered_eps``, ``achieved_eps``,
+    ``p50_ms``, ``p99_ms``), drawn as open markers: the floor Faust sets."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -24,6 +31,12 @@ def plot_load(points: list[dict[str, Any]], path: Path, title: str) -> Path:
     ok = [p for p in points if p.get("p50_ms") is not None]
     ax2.plot([p["offered_eps"] for p in ok], [p["p50_ms"] for p in ok], "o-", label="p50")
     ax2.plot([p["offered_eps"] for p in ok], [p["p99_ms"] for p in ok], "s-", label="p99")
+    if skeleton is not None and skeleton.get("p99_ms") is not None:
+        x = skeleton["offered_eps"]
+        ax1.plot([x], [skeleton["achieved_eps"]], "D", mfc="none", label="Faust skeleton")
+        ax2.plot([x], [skeleton["p50_ms"]], "D", mfc="none", label="Faust skeleton p50")
+        ax2.plot([x], [skeleton["p99_ms"]], "^", mfc="none", label="Faust skeleton p99")
+        ax1.legend()
     ax2.axhline(50, color="red", ls="--", lw=1, label="p99 target 50 ms")
     ax2.set_xlabel("offered load (documents/s)")
     ax2.set_ylabel("latency (ms)")

@@ -308,7 +308,13 @@ def _run(args: argparse.Namespace) -> int:
         m = fig["machine"]
         mode = " --quick" if args.quick else ""
         title = f"carepath bench{mode}: {m['cpu_model']}, {m['cores']} cores"
-        path = plot_load(fig["loads"], Path(args.out) / "benchmarks-load.png", title)
+        skeleton = {
+            "offered_eps": fig["latency_load_eps"],
+            "achieved_eps": fig["faust_skeleton_achieved_eps"],
+            "p50_ms": fig["faust_skeleton_latency_p50_ms"],
+            "p99_ms": fig["faust_skeleton_latency_p99_ms"],
+        }
+        path = plot_load(fig["loads"], Path(args.out) / "benchmarks-load.png", title, skeleton)
         fig["plot"] = str(path)
         progress(f"plot: {path}")
     fig["targets"] = _targets(fig)
