@@ -393,8 +393,47 @@ def run_passthrough(
     return seconds, cpu
 
 
-class WorkerRun:
+class TwoHopRun:
+    """A consumer process of two hops (``first`` topic → ``second`` topic → ...) in
+    consumer group ``group``: processed = the group has committed ``first``, then
+    ``second`` (whose end is read after ``first`` is done). Subclasses set the fields and
+    start ``proc``."""
+
+    name: str
+    bootstrap: str
+    group: str
+    first: str
+    second: str
+    proc: Proc
+    offsets: Offsets
+    progress: Progress
+
+    def wait_processed(self, timeout: float) -> None:
+        alive = self.proc.alive
+        self.offsets.wait_committed(self.group, self.first, timeout, alive)
+        self.offsets.wait_committed(self.group, self.second, timeout, alive)
+
+    def warm_up(self, docs: list[bytes], timeout: float = 120) -> None:
+        self.progress(f"{self.name}: starting and warming up")
+        publish(self.bootstrap, self.first, docs)
+        try:
+            self.wait_processed(timeout)
+        except (TimeoutError, RuntimeError) as e:
+            raise RuntimeError(f"{e}\n{self.name} log:\n{self.proc.tail()}") from e
+
+    def burst(self, docs: list[bytes]) -> tuple[float, float]:
+        """(wall seconds, CPU seconds of the process) to process ``docs`` published at once."""
+        self.progress(f"{self.name}: publishing {len(docs):,} documents as fast as possible")
+        cpu0, t0 = self.proc.cpu_seconds(), time.perf_counter()
+        publish(self.bootstrap, self.first, docs)
+        self.wait_processed(600)
+        return time.perf_counter() - t0, self.proc.cpu_seconds() - cpu0
+
+
+class WorkerRun(TwoHopRun):
     """One ``carepath worker`` subprocess on unique topics, for throughput then latency."""
+
+    name = "worker"
 
     def __init__(self, bootstrap: str, workdir: Path, progress: Progress) -> None:
         self.bootstrap = bootstrap
@@ -412,30 +451,10 @@ class WorkerRun:
         topics[self.tasks] = (PARTITIONS, LOG_APPEND)
         create_topics(bootstrap, topics)
         argv = [sys.executable, "-m", "agents.cli", "worker"]
+        self.first, self.second = self.inbound, self.events
         self.proc = Proc(argv, self.env, workdir / "worker.log")
         self.offsets = Offsets(bootstrap)
         self.sentinels = 0
-
-    def wait_processed(self, timeout: float) -> None:
-        alive = self.proc.alive
-        self.offsets.wait_committed(self.group, self.inbound, timeout, alive)
-        self.offsets.wait_committed(self.group, self.events, timeout, alive)
-
-    def warm_up(self, docs: list[bytes], timeout: float = 120) -> None:
-        self.progress("worker: starting and warming up")
-        publish(self.bootstrap, self.inbound, docs)
-        try:
-            self.wait_processed(timeout)
-        except (TimeoutError, RuntimeError) as e:
-            raise RuntimeError(f"{e}\nworker log:\n{self.proc.tail()}") from e
-
-    def burst(self, docs: list[bytes]) -> tuple[float, float]:
-        """(wall seconds, worker CPU seconds) to process ``docs`` published at once."""
-        self.progress(f"worker: publishing {len(docs):,} documents as fast as possible")
-        cpu0, t0 = self.proc.cpu_seconds(), time.perf_counter()
-        publish(self.bootstrap, self.inbound, docs)
-        self.wait_processed(600)
-        return time.perf_counter() - t0, self.proc.cpu_seconds() - cpu0
 
     def paced(self, docs: list[bytes], rate: float) -> LoadPoint:
         """Offer ``docs`` at ``rate``, then a sentinel discharge whose Task marks the end."""
@@ -460,9 +479,11 @@ class WorkerRun:
         delete_topics(self.bootstrap, self.tag)
 
 
-class SkeletonRun:
+class SkeletonRun(TwoHopRun):
     """The Faust skeleton (``agents.bench.faust_skeleton``): the worker's two hops with
     nothing in them, measured like the worker, for throughput and latency at one load."""
+
+    name = "faust skeleton"
 
     def __init__(self, bootstrap: str, workdir: Path, progress: Progress) -> None:
         from agents.bench.faust_skeleton import MID_PARTITIONS
@@ -482,29 +503,9 @@ class SkeletonRun:
         argv = [sys.executable, "-m", "agents.bench.faust_skeleton", "--bootstrap", bootstrap]
         argv += ["--tag", self.tag, "--datadir", str(workdir / "skeleton-data")]
         env = {k: v for k, v in os.environ.items() if not k.startswith("CAREPATH_")}
+        self.group, self.first, self.second = self.tag, self.src, self.mid
         self.proc = Proc(argv, env, workdir / "skeleton.log")
         self.offsets = Offsets(bootstrap)
-
-    def wait_processed(self, timeout: float) -> None:
-        alive = self.proc.alive
-        self.offsets.wait_committed(self.tag, self.src, timeout, alive)
-        self.offsets.wait_committed(self.tag, self.mid, timeout, alive)
-
-    def warm_up(self, docs: list[bytes], timeout: float = 120) -> None:
-        self.progress("faust skeleton: starting and warming up")
-        publish(self.bootstrap, self.src, docs)
-        try:
-            self.wait_processed(timeout)
-        except (TimeoutError, RuntimeError) as e:
-            raise RuntimeError(f"{e}\nskeleton log:\n{self.proc.tail()}") from e
-
-    def burst(self, docs: list[bytes]) -> tuple[float, float]:
-        """(wall seconds, CPU seconds) to pass ``docs`` published at once through both hops."""
-        self.progress(f"faust skeleton: publishing {len(docs):,} documents as fast as possible")
-        cpu0, t0 = self.proc.cpu_seconds(), time.perf_counter()
-        publish(self.bootstrap, self.src, docs)
-        self.wait_processed(600)
-        return time.perf_counter() - t0, self.proc.cpu_seconds() - cpu0
 
     def paced(self, docs: list[bytes], rate: float) -> LoadPoint:
         """Offer ``docs`` at ``rate``; latency = ``dst`` append time − ``src`` append time of
