@@ -180,10 +180,9 @@ class Pipeline:
             return
         key = decoded.patient.encode()
         state, reached = self._load(key)
-        if state is not None and self._tick_passed(partition, reached):
+        last_tick = self._tick_since(partition, reached) if state is not None else None
+        if state is not None and last_tick is not None:
             # A tick passed this partition since the patient was stored: it reaches them now.
-            last_tick = self.index.last_tick(partition)
-            assert last_tick is not None
             caught_up = advance(state, last_tick, self.rules)
             await self._commit(partition, key, caught_up, state)
             state = caught_up.state
@@ -205,13 +204,13 @@ class Pipeline:
             state = decode_state(body)
         return state, marker
 
-    def _tick_passed(self, partition: int, reached: bytes) -> bool:
-        """Whether a tick later than ``reached`` (a state's marker) passed the partition."""
-        current = self.index.last_tick_marker(partition)
-        if not current or reached == current:  # the usual case: no tick since, no parsing
-            return False
-        last = self.index.last_tick(partition)
-        return last is not None and (not reached or last > datetime.fromisoformat(reached.decode()))
+    def _tick_since(self, partition: int, reached: bytes) -> datetime | None:
+        """The partition's last tick if it is later than ``reached`` (a state's marker)."""
+        tick = self.index.tick(partition)
+        if tick is None or reached == tick[1]:  # the usual case: no tick since, no parsing
+            return None
+        last = tick[0]
+        return last if not reached or last > datetime.fromisoformat(reached.decode()) else None
 
     async def _commit(
         self, partition: int, key: bytes, step: Step, old: PatientState | None

@@ -98,28 +98,29 @@ class DeadlineIndex:
         if kept != hours:
             self._put(f"{partition}:hours", kept)
 
-    def _tick(self, partition: int) -> tuple[bytes, datetime, bytes] | None:
+    def tick(self, partition: int) -> tuple[datetime, bytes] | None:
+        """The last tick seen on the partition and its ISO text (the marker stored next to
+        a state), or ``None`` before the first."""
         raw = self.table.get(f"{partition}:tick".encode())
         if raw is None:
             return None
         hit = self._ticks.get(partition)
-        if hit is not None and hit[0] is raw:
-            return hit
-        text = orjson.loads(raw)
-        if not isinstance(text, str):
-            return None
-        entry = (raw, datetime.fromisoformat(text), text.encode())
-        self._ticks[partition] = entry
-        return entry
+        if hit is None or hit[0] is not raw:
+            text = orjson.loads(raw)
+            if not isinstance(text, str):
+                return None
+            hit = (raw, datetime.fromisoformat(text), text.encode())
+            self._ticks[partition] = hit
+        return hit[1], hit[2]
 
     def last_tick(self, partition: int) -> datetime | None:
-        entry = self._tick(partition)
-        return entry[1] if entry is not None else None
+        entry = self.tick(partition)
+        return entry[0] if entry is not None else None
 
     def last_tick_marker(self, partition: int) -> bytes:
         """The last tick's ISO text as stored next to a state (empty: no tick yet)."""
-        entry = self._tick(partition)
-        return entry[2] if entry is not None else b""
+        entry = self.tick(partition)
+        return entry[1] if entry is not None else b""
 
     def set_last_tick(self, partition: int, now: datetime) -> None:
         last = self.last_tick(partition)

@@ -42,6 +42,7 @@ from typing import Any
 import orjson
 
 from agents.bench import templates as T
+from agents.bench.faust_skeleton import MID_PARTITIONS
 
 Progress = Callable[[str], None]
 PARTITIONS = 4  # care.events and the output topics
@@ -67,6 +68,15 @@ class LoadPoint:
     window: tuple[float, float] = (0.0, 0.0)  # epoch seconds of first publish, all committed
     sentinel: str = ""  # focus of the end-marker Task
     span_ms: float | None = None  # first document appended → sentinel's Task appended
+
+    def set_latencies(self, lat: list[float]) -> None:
+        """Sample count, p50, nearest-rank p99 and max of the latencies ``lat`` (ms)."""
+        lat = sorted(lat)
+        self.samples = len(lat)
+        if lat:
+            self.p50_ms = statistics.median(lat)
+            self.p99_ms = lat[max(0, math.ceil(0.99 * len(lat)) - 1)]  # nearest rank
+            self.max_ms = lat[-1]
 
     @property
     def achieved_eps(self) -> float:
@@ -401,6 +411,7 @@ class TwoHopRun:
 
     name: str
     bootstrap: str
+    tag: str  # every topic of the run is named <tag>.…
     group: str
     first: str
     second: str
@@ -428,6 +439,12 @@ class TwoHopRun:
         publish(self.bootstrap, self.first, docs)
         self.wait_processed(600)
         return time.perf_counter() - t0, self.proc.cpu_seconds() - cpu0
+
+    def close(self) -> None:
+        """Stop the process and delete its topics (all named ``<tag>.…``)."""
+        self.offsets.close()
+        self.proc.stop()
+        delete_topics(self.bootstrap, self.tag)
 
 
 class WorkerRun(TwoHopRun):
@@ -473,11 +490,6 @@ class WorkerRun(TwoHopRun):
         out += self.offsets.total(e["CAREPATH_TOPIC_REFERRALS"])
         return out, self.offsets.total(e["CAREPATH_TOPIC_DEADLETTER"])
 
-    def close(self) -> None:
-        self.offsets.close()
-        self.proc.stop()
-        delete_topics(self.bootstrap, self.tag)
-
 
 class SkeletonRun(TwoHopRun):
     """The Faust skeleton (``agents.bench.faust_skeleton``): the worker's two hops with
@@ -486,8 +498,6 @@ class SkeletonRun(TwoHopRun):
     name = "faust skeleton"
 
     def __init__(self, bootstrap: str, workdir: Path, progress: Progress) -> None:
-        from agents.bench.faust_skeleton import MID_PARTITIONS
-
         self.bootstrap = bootstrap
         self.tag = "bench-fs-" + uuid.uuid4().hex[:8]
         self.src, self.mid, self.dst = (f"{self.tag}.{t}" for t in ("src", "mid", "dst"))
@@ -525,24 +535,15 @@ class SkeletonRun(TwoHopRun):
         first_at = min(appended.values(), default=0)
         lat: list[float] = []
         last_at = 0
-        for r in read_records(self.bootstrap, self.dst, PARTITIONS):
+        for r in read_records(self.bootstrap, self.dst, MID_PARTITIONS):
             o = int(dict(r.headers or ()).get("o", b"-1"))
             if o in appended:
                 lat.append(float(r.timestamp - appended.pop(o)))
                 last_at = max(last_at, r.timestamp)
-        lat.sort()
-        pt.samples = len(lat)
-        if lat:
-            pt.p50_ms = statistics.median(lat)
-            pt.p99_ms = lat[max(0, math.ceil(0.99 * len(lat)) - 1)]  # nearest rank
-            pt.max_ms = lat[-1]
-            pt.span_ms = float(last_at - first_at) if last_at > first_at else None
+        pt.set_latencies(lat)
+        if last_at > first_at:
+            pt.span_ms = float(last_at - first_at)
         return pt
-
-    def close(self) -> None:
-        self.offsets.close()
-        self.proc.stop()
-        delete_topics(self.bootstrap, self.tag)
 
 
 # -- latency correlation -------------------------------------------------------------------
@@ -619,12 +620,7 @@ def latencies(inbound: list[tuple[int, bytes]], tasks: list[tuple[int, bytes]]) 
 def summarize(points: list[LoadPoint], corr: Correlation) -> None:
     for pt in points:
         lo, hi = pt.window[0] * 1000 - 5, pt.window[1] * 1000
-        lat = sorted(ms for at, ms in corr.pairs if lo <= at <= hi)
-        pt.samples = len(lat)
-        if lat:
-            pt.p50_ms = statistics.median(lat)
-            pt.p99_ms = lat[max(0, math.ceil(0.99 * len(lat)) - 1)]  # nearest rank
-            pt.max_ms = lat[-1]
+        pt.set_latencies([ms for at, ms in corr.pairs if lo <= at <= hi])
         start = next((t for t in corr.first_inbound_at if t >= lo), None)
         end = corr.first_task_at.get(pt.sentinel)
         if start is not None and end is not None and end > start:
