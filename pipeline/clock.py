@@ -1,80 +1,97 @@
-"""Calendar helpers and the per-patient deadlines (contract §8).
+"""Calendar arithmetic in the site time zone (rules.md §1, §8).
 
-All times are timezone-aware UTC. Weeks are ISO weeks starting Monday 00:00 UTC, keyed by
-the epoch day of their Monday. A deadline fires when the patient's clock reaches it
-(clock ≥ due); deadlines due at the same instant fire in the order follow-up, week check,
-inactivity.
+Event times are instants (timezone-aware UTC); only calendar arithmetic uses the zone:
+a "day" is a local calendar day (23 or 25 hours across a DST change), a week starts on
+Monday 00:00 local, "the end of the N-th day after D" is 00:00 local of D + N + 1.
+
+A local wall time that does not exist (a DST gap) moves forward by the gap; an ambiguous
+one takes the earlier offset — exactly what ``datetime(..., tzinfo=ZoneInfo)`` with
+``fold=0`` followed by ``astimezone(UTC)`` gives. The zone database is the pinned
+``tzdata`` package, so every host computes the same deadlines.
+
+Weeks are keyed by the proleptic ordinal of their local Monday (``date.toordinal``).
+UTC takes a fast path with plain arithmetic (the default site).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
-from pipeline.levels import Level
-from pipeline.state import PatientState
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 DAY = timedelta(days=1)
 WEEK = timedelta(days=7)
+HOUR = timedelta(hours=1)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
-FOLLOWUP_CODE = "follow-up-7d"
 
-#: Deadline kinds, in their tie-break order.
-FOLLOWUP, WEEK_END, INACTIVE = "follow-up", "week-end", "inactive"
-
-#: Levels with weekly hours and an inactivity watch (C-LOW-HOURS, C-INACTIVE).
-PROGRAM_LEVELS = (Level.IOP, Level.PHP)
-
-
-def epoch_day(t: datetime) -> int:
-    """Days since 1970-01-01 of the UTC date of ``t``."""
-    return (t - EPOCH).days
-
-
-def day_start(t: datetime) -> datetime:
-    """00:00 UTC of the day of ``t``."""
-    return EPOCH + timedelta(days=epoch_day(t))
+@lru_cache(maxsize=32)
+def zone(name: str) -> tzinfo:
+    """The zone of an IANA name (``UTC`` → ``datetime.UTC``); ``KeyError``/``ValueError``
+    for an unknown name."""
+    if name in ("UTC", "Etc/UTC", "Z"):
+        return UTC
+    try:
+        return ZoneInfo(name)
+    except Exception as e:  # ZoneInfoNotFoundError is a KeyError; bad paths a ValueError
+        raise KeyError(name) from e
 
 
-def week_key(t: datetime) -> int:
-    """The epoch day of the Monday of the ISO week of ``t`` (1970-01-01 was a Thursday)."""
-    d = epoch_day(t)
-    return d - (d + 3) % 7
+def local_date(t: datetime, tz: tzinfo) -> date:
+    """The site-local calendar date of the instant ``t``."""
+    if tz is UTC:
+        return t.date()
+    return t.astimezone(tz).date()
 
 
-def monday(t: datetime) -> datetime:
-    """00:00 UTC of the Monday of the ISO week of ``t``."""
-    return EPOCH + timedelta(days=week_key(t))
+def midnight(d: date, tz: tzinfo) -> datetime:
+    """00:00 local of ``d`` as a UTC instant (a midnight in a DST gap moves forward)."""
+    if tz is UTC:
+        return datetime(d.year, d.month, d.day, tzinfo=UTC)
+    return datetime(d.year, d.month, d.day, tzinfo=tz).astimezone(UTC)
 
 
-def next_monday(t: datetime) -> datetime:
-    """The first Monday 00:00 UTC strictly after ``t``."""
-    return monday(t) + WEEK
+def day_start(t: datetime, tz: tzinfo) -> datetime:
+    """00:00 local of the day of ``t``."""
+    return midnight(local_date(t, tz), tz)
 
 
-def earliest(s: PatientState) -> tuple[datetime, str] | None:
-    """The earliest armed deadline (due, kind), ties in the documented order."""
-    if s.deceased:
-        return None
-    best: tuple[datetime, str] | None = None
-    for task in s.tasks.values():
-        if task.code == FOLLOWUP_CODE:
-            best = (task.due, FOLLOWUP)
-            break
-    if s.week_due is not None and (best is None or s.week_due < best[0]):
-        best = (s.week_due, WEEK_END)
-    if s.inactive_due is not None and (best is None or s.inactive_due < best[0]):
-        best = (s.inactive_due, INACTIVE)
-    return best
+def days_after(t: datetime, n: int, tz: tzinfo) -> datetime:
+    """00:00 local of the ``n``-th day after the local date of ``t``; ``days_after(t, n+1)``
+    is the end of the ``n``-th day after ``t``'s date."""
+    return midnight(local_date(t, tz) + timedelta(days=n), tz)
 
 
-def next_deadline(s: PatientState) -> datetime | None:
-    """The earliest armed deadline, for the live tick index."""
-    hit = earliest(s)
-    return hit[0] if hit is not None else None
+def plus_days(t: datetime, n: int, tz: tzinfo) -> datetime:
+    """``t`` plus ``n`` local calendar days, same local wall time (23/25 h across DST)."""
+    if tz is UTC:
+        return t + timedelta(days=n)
+    local = t.astimezone(tz)
+    moved = datetime.combine(local.date() + timedelta(days=n), local.time(), tzinfo=tz)
+    return moved.astimezone(UTC)
 
 
-def earliest_due(s: PatientState, until: datetime) -> tuple[datetime, str] | None:
-    """The earliest deadline reached by ``until`` (clock ≥ due), if any."""
-    hit = earliest(s)
-    return hit if hit is not None and hit[0] <= until else None
+def day_number(t: datetime, since: datetime, tz: tzinfo) -> int:
+    """How many local calendar days the date of ``t`` is after the date of ``since``."""
+    return (local_date(t, tz) - local_date(since, tz)).days
+
+
+def week_key(t: datetime, tz: tzinfo) -> int:
+    """The ordinal of the local Monday of the week of ``t``."""
+    d = local_date(t, tz)
+    return d.toordinal() - d.weekday()
+
+
+def week_start(key: int, tz: tzinfo) -> datetime:
+    """00:00 local of the Monday with ordinal ``key``."""
+    return midnight(date.fromordinal(key), tz)
+
+
+def next_monday(t: datetime, tz: tzinfo) -> datetime:
+    """The first Monday 00:00 local strictly after ``t``."""
+    return week_start(week_key(t, tz) + 7, tz)
+
+
+def day_key(t: datetime, tz: tzinfo) -> int:
+    """The ordinal of the local date of ``t`` (attended-day counting)."""
+    return local_date(t, tz).toordinal()

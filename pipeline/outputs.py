@@ -13,7 +13,7 @@ from datetime import datetime
 from pipeline.levels import Level
 
 #: Task statuses that end a Task (rules.md §5).
-TERMINAL = frozenset({"rejected", "cancelled", "completed", "failed", "entered-in-error"})
+from pipeline.codes import TERMINAL  # noqa: E402  (re-export)
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +31,10 @@ class TaskRecord:
     last_modified: datetime | None = None
     status_reason: str | None = None
     target: Level | None = None  # referral Tasks: the referred level
+    owner: str | None = None  # FHIR reference (routing, escalation, or a case manager's)
+    business_status: str | None = None  # "overdue" | "new trigger" | "source corrected"
+    notes: tuple[str, ...] = ()  # case managers' notes, oldest first
+    display: str | None = None  # the patient's name when a Patient carried one
 
     @property
     def open(self) -> bool:
@@ -51,6 +55,9 @@ class ReferralRecord:
     task_id: str
     last_modified: datetime | None = None
     status_reason: str | None = None
+    performer: str | None = None  # routing.programs.<level>
+    requester: str | None = None  # routing.requester
+    display: str | None = None  # the patient's name when a Patient carried one
 
 
 @dataclass(frozen=True, slots=True)

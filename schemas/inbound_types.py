@@ -32,6 +32,21 @@ class InvalidInput:
     code: str = "invalid"
 
 
+@dataclass(frozen=True, slots=True)
+class IgnoredResource:
+    """A valid resource that is none of the recognized kinds, with why (contract §3, §9).
+
+    ``reason`` is one short phrase naming the resource, the field and why, e.g.
+    ``Observation.code: SNOMED 720433000 is not a recognized instrument (LOINC only)`` or
+    ``Encounter/e1: out of scope: not a behavioral-health stay (…)``. It never quotes
+    clinical values beyond codes (it is logged at debug and written to ``--ignored``).
+    """
+
+    resource_type: str
+    id: str | None
+    reason: str
+
+
 @dataclass(slots=True)
 class Ingested:
     """What one inbound document yields."""
@@ -39,6 +54,6 @@ class Ingested:
     #: normalized events in document order (a group Appointment with N patients → N)
     events: list[Event] = field(default_factory=list)
     #: resources that are valid FHIR but none of the recognized kinds (contract §3)
-    ignored: int = 0
+    ignored: list[IgnoredResource] = field(default_factory=list)
     #: each becomes one dead letter
     errors: list[InvalidInput] = field(default_factory=list)
