@@ -5,6 +5,12 @@ round-trip test through ``fhir.resources.R4B`` (tests/unit/test_outbound.py).
 
 R4 ``ServiceRequest`` has neither ``lastModified`` nor ``statusReason``: a status change
 carries the time in ``meta.lastUpdated`` and the reason as a ``note`` (with its time).
+
+Routing and reading (contract v2 §5): ``subject``/``for`` name ``Patient/<id>`` (the id
+part of the patient key, the text after its last ``|``) with the whole key as
+``identifier`` (system ``{base}/patient-key``) and the patient's name as ``display`` when
+known; a referral names its target level as ``performerType`` and its receiving program
+as ``performer``; a Task carries ``owner``, ``businessStatus`` and case managers' notes.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from typing import Any
 
 import orjson
 
+from pipeline.codes import CareTask
 from pipeline.outputs import Output, ReferralRecord, TaskRecord
 from schemas.timefmt import fhir_datetime
 
@@ -35,27 +42,49 @@ def _coding(system: str, code: str, display: str | None = None) -> Json:
     return c
 
 
+def patient_reference(key: str, display: str | None, base: str) -> Json:
+    """``Patient/<id>`` plus the patient key as identifier (contract §2, §5)."""
+    ref: Json = {
+        "reference": f"Patient/{key.rpartition('|')[2]}",
+        "identifier": {"system": f"{base}/patient-key", "value": key},
+    }
+    if display:
+        ref["display"] = display
+    return ref
+
+
+def level_concept(level: str, base: str) -> Json:
+    """The level of care as a CodeableConcept (``{base}/CodeSystem/level-of-care``)."""
+    return {"coding": [_coding(f"{base}/CodeSystem/level-of-care", level, LEVEL_DISPLAY[level])]}
+
+
 def task_resource(rec: TaskRecord, base: str = DEFAULT_BASE) -> Json:
     """The FHIR R4 Task for a task record (referral Task when ``rec.code == 'fulfill'``)."""
-    if rec.code == "fulfill":
-        code = _coding(TASK_CODE_SYSTEM, "fulfill", "Fulfill the focal request")
+    if rec.code == CareTask.FULFILL:
+        code = _coding(TASK_CODE_SYSTEM, CareTask.FULFILL, "Fulfill the focal request")
     else:
         code = _coding(f"{base}/CodeSystem/care-task", rec.code)
     doc: Json = {"resourceType": "Task", "id": rec.id, "status": rec.status}
     if rec.status_reason:
         doc["statusReason"] = {"text": rec.status_reason}
+    if rec.business_status:
+        doc["businessStatus"] = {"text": rec.business_status}
     doc["intent"] = "order"
     doc["priority"] = rec.priority
     doc["code"] = {"coding": [code]}
     doc["description"] = rec.description
     if rec.focus:
         doc["focus"] = {"reference": rec.focus}
-    doc["for"] = {"reference": f"Patient/{rec.patient}"}
+    doc["for"] = patient_reference(rec.patient, rec.display, base)
     doc["authoredOn"] = fhir_datetime(rec.authored)
     if rec.last_modified is not None:
         doc["lastModified"] = fhir_datetime(rec.last_modified)
+    if rec.owner:
+        doc["owner"] = {"reference": rec.owner}
     doc["restriction"] = {"period": {"end": fhir_datetime(rec.due)}}
     doc["reasonCode"] = {"coding": [_coding(f"{base}/CodeSystem/rule", rec.rule)]}
+    if rec.notes:
+        doc["note"] = [{"text": text} for text in rec.notes]
     return doc
 
 
@@ -65,17 +94,19 @@ def service_request_resource(rec: ReferralRecord, base: str = DEFAULT_BASE) -> J
     if rec.last_modified is not None:
         doc["meta"] = {"lastUpdated": fhir_datetime(rec.last_modified)}
     doc["status"] = rec.status
-    doc["intent"] = "order"
+    doc["intent"] = "proposal"  # a rule engine proposes (rules.md §4)
     doc["category"] = [
         {"coding": [_coding(f"{base}/CodeSystem/transition", rec.direction)]},
     ]
     doc["priority"] = rec.priority
-    level = rec.level.value
-    doc["code"] = {
-        "coding": [_coding(f"{base}/CodeSystem/level-of-care", level, LEVEL_DISPLAY[level])]
-    }
-    doc["subject"] = {"reference": f"Patient/{rec.patient}"}
+    doc["code"] = level_concept(rec.level.value, base)
+    doc["subject"] = patient_reference(rec.patient, rec.display, base)
     doc["authoredOn"] = fhir_datetime(rec.authored)
+    if rec.requester:
+        doc["requester"] = {"reference": rec.requester}
+    doc["performerType"] = level_concept(rec.level.value, base)
+    if rec.performer:
+        doc["performer"] = [{"reference": rec.performer}]
     doc["reasonCode"] = [{"coding": [_coding(f"{base}/CodeSystem/rule", rec.rule)]}]
     if rec.reasons:
         doc["reasonReference"] = [{"reference": r} for r in rec.reasons]
