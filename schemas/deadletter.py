@@ -21,7 +21,7 @@ import base64
 
 import orjson
 
-from schemas.inbound_types import InvalidInput
+from schemas.inbound.types import InvalidInput
 
 _UTF8_CONTINUATION_MAX = 3  # a cut can split at most 3 bytes of one character
 

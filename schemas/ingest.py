@@ -5,19 +5,19 @@ pipeline uses (type and format), so a typical resource costs a few microseconds;
 FHIR validation with ``fhir.resources`` (~300 µs) would cost ten times the per-event
 budget. Shapes (contract §2): a bare resource, a message Bundle, or a
 collection/batch/transaction Bundle. Kinds (contract §3) are read by the
-``inbound_*`` modules; invalid input (contract §6) becomes one ``InvalidInput`` per
+modules of :mod:`schemas.inbound`; invalid input (contract §6) becomes one ``InvalidInput`` per
 problem.
 """
 
 from __future__ import annotations
 
 from schemas.codes import level_table
-from schemas.inbound_bundle import bundle_into
-from schemas.inbound_dispatch import HANDLERS, resource_into
-from schemas.inbound_fields import TYPE_RE, Ctx, Json
-from schemas.inbound_parse import DocumentProblem, parse_document
-from schemas.inbound_problem import show
-from schemas.inbound_types import Ingested, InvalidInput, Limits
+from schemas.inbound.bundle import bundle_into
+from schemas.inbound.dispatch import HANDLERS, resource_into
+from schemas.inbound.fields import TYPE_RE, Ctx, Json
+from schemas.inbound.parse import DocumentProblem, parse_document
+from schemas.inbound.problem import show
+from schemas.inbound.types import Ingested, InvalidInput, Limits
 
 __all__ = ["DEFAULT_BASE", "Ingested", "InvalidInput", "Limits", "ingest"]
 

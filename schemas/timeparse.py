@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-from schemas.inbound_problem import Problem, show
+from schemas.inbound.problem import Problem, show
 
 _DT = re.compile(
     r"(\d{4})(?:-(\d{2})(?:-(\d{2})(T\d{2}:\d{2}:\d{2}(?:\.\d+)?(Z|[+-]\d{2}:\d{2})?)?)?)?"

@@ -24,7 +24,7 @@ from pipeline.config import DEFAULT_RULES
 from pipeline.events import TaskUpdated
 from pipeline.outputs import Rejected, TaskRecord
 from pipeline.state import PatientState
-from schemas.inbound_bundle import ENTRYWISE
+from schemas.inbound.bundle import ENTRYWISE
 from schemas.ingest import DEFAULT_BASE, InvalidInput, Limits, ingest
 from tests.hostile.cases_tasks import PATIENT, setup_events, task_update
 from tests.hostile.templates import names, template

@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 import pytest
 
-from schemas.inbound_parse import too_deep
+from schemas.inbound.parse import too_deep
 from schemas.ingest import Limits, ingest
 from tests.unit.ingest_docs import (
     Doc,

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pipeline.events import CareEvent
-from schemas.inbound_parse import too_deep
+from schemas.inbound.parse import too_deep
 from schemas.ingest import Ingested, Limits, ingest
 from tests.unit.ingest_docs import (
     appointment,

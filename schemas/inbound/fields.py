@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 
 from pipeline.levels import Level
-from schemas.inbound_problem import Problem, show
+from schemas.inbound.problem import Problem, show
 
 Json = dict[str, Any]
 ID_RE = re.compile(r"[A-Za-z0-9\-.]{1,64}")

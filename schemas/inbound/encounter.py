@@ -25,7 +25,7 @@ from schemas.codes import (
     V3_ACTCODE,
     disposition_of,
 )
-from schemas.inbound_fields import (
+from schemas.inbound.fields import (
     Ctx,
     Json,
     array,
@@ -37,8 +37,8 @@ from schemas.inbound_fields import (
     required,
     string,
 )
-from schemas.inbound_problem import Problem, show
-from schemas.inbound_refs import patient_of, reference, target_id
+from schemas.inbound.problem import Problem, show
+from schemas.inbound.refs import patient_of, reference, target_id
 from schemas.timeparse import MAX_MINUTES, minutes_between, parse_time
 
 _ADMITTED = frozenset({"in-progress", "arrived"})

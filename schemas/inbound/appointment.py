@@ -14,9 +14,9 @@ from datetime import datetime
 
 from pipeline.events import Event, SessionAttended, SessionMissed
 from schemas.codes import APPOINTMENT_STATUSES
-from schemas.inbound_fields import Ctx, Json, array, identity, known, level_of, required, string
-from schemas.inbound_problem import Problem, show
-from schemas.inbound_refs import reference, target_id
+from schemas.inbound.fields import Ctx, Json, array, identity, known, level_of, required, string
+from schemas.inbound.problem import Problem, show
+from schemas.inbound.refs import reference, target_id
 from schemas.timeparse import MAX_MINUTES, minutes_between, parse_time
 
 _KINDS = frozenset({"fulfilled", "noshow"})

@@ -21,8 +21,8 @@ from datetime import datetime
 
 from pipeline.events import Event, ProgramEnrolled, ProgramExited, TaskUpdated
 from schemas.codes import EPISODE_STATUSES, TASK_STATUSES
-from schemas.inbound_fields import Ctx, Json, identity, known, level_of, obj, required, string
-from schemas.inbound_refs import patient_of, reference, target_id
+from schemas.inbound.fields import Ctx, Json, identity, known, level_of, obj, required, string
+from schemas.inbound.refs import patient_of, reference, target_id
 from schemas.timeparse import parse_time
 
 _EXITED = frozenset({"finished", "cancelled"})

@@ -17,8 +17,8 @@ from typing import TypeVar
 
 from pipeline.events import Event
 from schemas.codes import NOTIFICATION_EVENT
-from schemas.inbound_encounter import admitted, discharged
-from schemas.inbound_fields import (
+from schemas.inbound.encounter import admitted, discharged
+from schemas.inbound.fields import (
     ID_RE,
     TYPE_RE,
     Ctx,
@@ -29,8 +29,8 @@ from schemas.inbound_fields import (
     obj,
     string,
 )
-from schemas.inbound_problem import Problem, show
-from schemas.inbound_refs import reference, split_reference
+from schemas.inbound.problem import Problem, show
+from schemas.inbound.refs import reference, split_reference
 
 T = TypeVar("T")
 R = TypeVar("R")

@@ -7,13 +7,13 @@ from collections.abc import Callable
 import orjson
 
 from pipeline.events import Event
-from schemas.inbound_appointment import appointment_events
-from schemas.inbound_encounter import encounter_events
-from schemas.inbound_episode import episode_events, task_events
-from schemas.inbound_fields import Ctx, Json
-from schemas.inbound_observation import observation_events
-from schemas.inbound_problem import Problem
-from schemas.inbound_types import Ingested, InvalidInput
+from schemas.inbound.appointment import appointment_events
+from schemas.inbound.encounter import encounter_events
+from schemas.inbound.episode import episode_events, task_events
+from schemas.inbound.fields import Ctx, Json
+from schemas.inbound.observation import observation_events
+from schemas.inbound.problem import Problem
+from schemas.inbound.types import Ingested, InvalidInput
 
 Handler = Callable[[Json, Ctx], list[Event] | None]
 

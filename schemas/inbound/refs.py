@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 
-from schemas.inbound_fields import ID_RE, Ctx, Json, string
-from schemas.inbound_problem import Problem, show
+from schemas.inbound.fields import ID_RE, Ctx, Json, string
+from schemas.inbound.problem import Problem, show
 
 
 def reference(holder: object, path: str) -> str | None:

@@ -20,9 +20,9 @@ from schemas.codes import (
     LOINC,
     OBSERVATION_STATUSES,
 )
-from schemas.inbound_fields import Ctx, Json, codings, identity, known, obj, required, string
-from schemas.inbound_problem import Problem, show
-from schemas.inbound_refs import patient_of
+from schemas.inbound.fields import Ctx, Json, codings, identity, known, obj, required, string
+from schemas.inbound.problem import Problem, show
+from schemas.inbound.refs import patient_of
 from schemas.timeparse import parse_time
 
 _NUMBER = re.compile(r"\s*([+-]?\d{1,18})(?:\.0*)?\s*")  # 18 digits: int() stays cheap

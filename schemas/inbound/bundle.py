@@ -1,6 +1,6 @@
 """Bundles (contract §2): message Bundles as one event; collections entry by entry.
 
-- ``message``: see :mod:`schemas.inbound_message`. Problems anywhere dead-letter the whole
+- ``message``: see :mod:`schemas.inbound.message`. Problems anywhere dead-letter the whole
   message.
 - ``collection``/``batch``/``transaction`` (and ``searchset``/``history``, the shapes
   servers export): each entry on its own, as if sent alone, except that references equal
@@ -21,11 +21,11 @@ from dataclasses import replace
 import orjson
 
 from schemas.codes import BUNDLE_TYPES
-from schemas.inbound_dispatch import invalid, resource_into
-from schemas.inbound_fields import Ctx, Json, array, known, required, string
-from schemas.inbound_message import entry_resource, message_events
-from schemas.inbound_problem import Problem
-from schemas.inbound_types import Ingested, InvalidInput
+from schemas.inbound.dispatch import invalid, resource_into
+from schemas.inbound.fields import Ctx, Json, array, known, required, string
+from schemas.inbound.message import entry_resource, message_events
+from schemas.inbound.problem import Problem
+from schemas.inbound.types import Ingested, InvalidInput
 
 ENTRYWISE = frozenset({"collection", "batch", "transaction", "searchset", "history"})
 Nested = Callable[[Ingested, Json, bytes], None]
