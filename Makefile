@@ -42,7 +42,7 @@ test-slow: setup deps ## worker kills and broker restarts (long)
 
 scenarios: setup ## the shared checker over our copy of the scenarios
 	$(BIN)/python $(SHARED)/tools/check_scenarios.py --carepath $(BIN)/carepath \
-	    --determinism --fhir tests/scenarios/data
+	    --determinism --fhir tests/scenarios/data tests/scenarios/own
 
 readme: setup ## regenerate the README rule table from the code
 	$(BIN)/python -m scripts.readme_rules README.md

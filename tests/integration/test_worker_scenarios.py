@@ -1,5 +1,7 @@
 """Every scenario through a real worker on a real broker with ``carepath replay --broker``:
-the same final Tasks, ServiceRequests and dead-letter counts as embedded replay."""
+the same final Tasks, ServiceRequests and dead-letter counts as embedded replay. Rules file,
+source and case-manager update lines as in the embedded tests (``tests.scenarios.runner``;
+update lines are resolved by embedded replay of the lines before them)."""
 
 from __future__ import annotations
 
@@ -11,8 +13,8 @@ import pytest
 
 from agents.cli import main
 from tests.integration.worker import Worker, running_worker
-from tests.scenarios.compare import expected_of, problems, scenario_names
-from tests.scenarios.test_scenarios import CASES, run_replay
+from tests.scenarios.compare import DATA, problems, scenario_names
+from tests.scenarios.runner import CASES, Scenario, resolve_updates, run_replay
 
 pytestmark = pytest.mark.integration
 
@@ -50,28 +52,27 @@ def _broker_replay(
             assert main(argv + extra) == 0, worker.tail()
         except TimeoutError as e:
             raise AssertionError(f"{e}\n--- worker log ---\n{worker.tail(200)}") from e
-    n_dead = sum(1 for ln in dlq.read_bytes().splitlines() if ln.strip())
+    n_dead = sum(1 for ln in dlq.read_bytes().splitlines() if ln.strip()) if dlq.exists() else 0
     return out.read_bytes().splitlines(), n_dead
 
 
-@pytest.mark.parametrize(("directory", "name"), CASES, ids=[n for _, n in CASES])
-def test_kafka_equals_embedded(worker: Worker, directory: Path, name: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("scn", CASES, ids=[s.name for s in CASES])
+def test_kafka_equals_embedded(worker: Worker, scn: Scenario, tmp_path: Path) -> None:
     """Final state per resource id is identical in both modes, and matches the scenario's
     expected Tasks, ServiceRequests and dead-letter count (01 and 09 among them)."""
-    exp = expected_of(name, directory)
-    src = directory / f"{name}.ndjson"
-    rules = directory / f"{name}.rules.toml"
-    if rules.exists():  # a worker reads its rules at start: give this one its own worker
-        embedded, _ = run_replay(src, exp.get("until"), tmp_path, "e", ["--rules", str(rules)])
-        with running_worker(worker.wenv.bootstrap, tmp_path, CAREPATH_RULES=str(rules)) as w:
-            kafka, n_dead = _broker_replay(w, src, exp.get("until"), tmp_path, [])
+    src = resolve_updates(scn, tmp_path)
+    embedded, _ = run_replay(src, scn.until, tmp_path, "e", scn.rules_args() + scn.source_args())
+    if scn.rules:  # a worker reads its rules at start: give this one its own worker
+        with running_worker(worker.wenv.bootstrap, tmp_path, CAREPATH_RULES=str(scn.rules)) as w:
+            kafka, n_dead = _broker_replay(w, src, scn.until, tmp_path, scn.source_args())
     else:
-        embedded, _ = run_replay(src, exp.get("until"), tmp_path, "e")
-        kafka, n_dead = _broker_replay(worker, src, exp.get("until"), tmp_path, [])
+        w = worker
+        kafka, n_dead = _broker_replay(worker, src, scn.until, tmp_path, scn.source_args())
     k, e = _final(kafka), _final(embedded.splitlines())
     diff = {i: (k.get(i), e.get(i)) for i in set(k) | set(e) if k.get(i) != e.get(i)}
-    assert diff == {}, worker.tail()
-    assert problems(exp, kafka, n_dead) == []
+    assert diff == {}, w.tail()
+    found = problems(scn.expected, kafka, n_dead)
+    assert not found, "\n".join(found)
 
 
 def _final(lines: list[bytes]) -> dict[tuple[str, str], object]:
@@ -84,4 +85,4 @@ def _final(lines: list[bytes]) -> dict[tuple[str, str], object]:
 
 
 def test_scenario_names_present() -> None:
-    assert len(scenario_names()) == 10
+    assert len(scenario_names(DATA)) == 18
