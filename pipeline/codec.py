@@ -19,11 +19,12 @@ from typing import Any
 
 from pydantic_core import from_json, to_json
 
+from pipeline.events import Contra
 from pipeline.levels import Level
 from pipeline.outputs import ReferralRecord, TaskRecord
-from pipeline.state import NEVER, Obs, PatientState
+from pipeline.state import NEVER, Condition, Cooldown, Obs, PatientState
 
-VERSION = 1
+VERSION = 2
 Json = Any
 
 
@@ -67,30 +68,35 @@ def _task(t: TaskRecord) -> Json:
     target = t.target.value if t.target is not None else None
     return _trim(
         [t.id, t.rule, t.code, t.status, t.priority, _t(t.authored), _t(t.due),
-         t.description, t.focus, _t(t.last_modified), t.status_reason, target]
+         t.description, t.focus, _t(t.last_modified), t.status_reason, target, t.owner,
+         t.business_status, list(t.notes) or None, t.display, 1 if t.overdue else None]
     )  # fmt: skip
 
 
 def _untask(v: Json, patient: str) -> TaskRecord:
-    i, rule, code, st, prio, auth, due, desc, focus, lm, reason, target = _pad(v, 12)
+    (i, rule, code, st, prio, auth, due, desc, focus, lm, reason, target, owner, business,
+     notes, display, overdue) = _pad(v, 17)  # fmt: skip
     return TaskRecord(
         i, patient, rule, code, st, prio, _dt_req(auth), _dt_req(due), desc, focus,
-        _dt(lm), reason, Level(target) if target is not None else None,
+        _dt(lm), reason, Level(target) if target is not None else None, owner, business,
+        tuple(notes or ()), display, bool(overdue),
     )  # fmt: skip
 
 
 def _ref(r: ReferralRecord) -> Json:
     return _trim(
         [r.id, r.rule, r.level.value, r.direction, r.status, r.priority, _t(r.authored),
-         list(r.reasons), r.task_id, _t(r.last_modified), r.status_reason]
+         list(r.reasons), r.task_id, _t(r.last_modified), r.status_reason, r.performer,
+         r.requester, r.display]
     )  # fmt: skip
 
 
 def _unref(v: Json, patient: str) -> ReferralRecord:
-    i, rule, level, direction, st, prio, auth, reasons, task_id, lm, reason = _pad(v, 11)
+    (i, rule, level, direction, st, prio, auth, reasons, task_id, lm, reason, performer,
+     requester, display) = _pad(v, 14)  # fmt: skip
     return ReferralRecord(
         i, patient, rule, Level(level), direction, st, prio, _dt_req(auth),
-        tuple(reasons), task_id, _dt(lm), reason,
+        tuple(reasons), task_id, _dt(lm), reason, performer, requester, display,
     )  # fmt: skip
 
 
@@ -109,16 +115,45 @@ def _unpack(text: str) -> frozenset[int]:
 
 
 def _obs(items: tuple[Obs, ...]) -> Json:
-    return [_trim([_t(o.time), o.value, o.ref]) for o in items]
+    return [[_t(o.time), o.value, o.ref, o.inst, o.version] for o in items]
 
 
 def _unobs(v: Json) -> tuple[Obs, ...]:
-    return tuple(Obs(_dt_req(o[0]), o[1], o[2] if len(o) > 2 else None) for o in v)
+    return tuple(Obs(_dt_req(o[0]), o[1], o[2], o[3], o[4]) for o in v)
+
+
+def _v1_obs(d: Json) -> tuple[Obs, ...]:
+    """The PHQ-9 and C-SSRS lists of a version-1 state, as version-2 observations."""
+    old = [
+        Obs(_dt_req(o[0]), o[1], o[2] if len(o) > 2 else None, inst)
+        for key, inst in (("q", "phq9"), ("r", "cssrs"))
+        for o in d.get(key, ())
+    ]
+    return tuple(sorted(old, key=lambda o: o.time))
+
+
+def _contras(items: tuple[Condition, ...]) -> Json:
+    return [_trim([c.ref, c.kind.value, _t(c.onset), _t(c.ended)]) for c in items]
+
+
+def _uncontras(v: Json) -> tuple[Condition, ...]:
+    return tuple(
+        Condition(c[0], Contra(c[1]), _dt_req(c[2]), _dt(c[3]) if len(c) > 3 else None) for c in v
+    )
+
+
+def _cools(items: tuple[Cooldown, ...]) -> Json:
+    return [[c.level.value, _t(c.time), c.phq9] for c in items]
+
+
+def _uncools(v: Json) -> tuple[Cooldown, ...]:
+    return tuple(Cooldown(Level(c[0]), _dt_req(c[1]), c[2]) for c in v)
 
 
 def encode_state(s: PatientState) -> bytes:
     """Compact UTF-8 JSON of the state."""
     d: dict[str, Json] = {"v": VERSION, "p": s.patient, "c": _t(s.clock)}
+    medical = [_t(s.medical[0]), _t(s.medical[1])] if s.medical is not None else None
     optional: dict[str, Json] = {
         "l": s.level.value if s.level is not None else None,
         "ls": _t(s.level_since),
@@ -127,25 +162,40 @@ def encode_state(s: PatientState) -> bytes:
         "x": s.closed or None,
         "s": _pack(s.seen) if s.seen else None,
         "a": _pack(s.counted) if s.counted else None,
-        "q": _obs(s.phq9) or None,
-        "r": _obs(s.cssrs) or None,
-        "ra": _t(s.risk_at),
+        "o": _obs(s.obs) or None,
+        "ra": _t(s.resolved_at),
+        "ci": _contras(s.contras) or None,
         "w": [list(w) for w in s.weeks] or None,
         "la": _t(s.last_attended),
         "n": [_t(t) for t in s.no_shows] or None,
         "wd": _t(s.week_due),
         "id": _t(s.inactive_due),
+        "le": _t(s.last_event) if s.last_event != NEVER else None,
+        "st": [[str(k), f] for k, f in s.stays] or None,
+        "ss": _t(s.stay_start),
+        "ld": _t(s.last_discharge),
+        "bc": _t(s.bh_contact),
+        "md": medical,
+        "ff": _t(s.followup_from),
+        "fe": 1 if s.followup_ed else None,
+        "lo": _t(s.lost_due),
+        "sl": 1 if s.stalled else None,
+        "cd": _cools(s.cooldowns) or None,
+        "f": 1 if s.female else None,
+        "dn": s.display,
         "d": 1 if s.deceased else None,
+        "dr": s.death_ref,
     }
     d.update((k, v) for k, v in optional.items() if v is not None)
     return to_json(d)
 
 
 def decode_state(b: bytes) -> PatientState:
-    """The state ``encode_state`` wrote."""
+    """The state ``encode_state`` wrote (a version-1 state reads with v2 defaults)."""
     d = from_json(b)
     p = d["p"]
     tasks = (_untask(v, p) for v in d.get("t", ()))
+    md = d.get("md")
     return PatientState(
         patient=p,
         level=Level(d["l"]) if "l" in d else None,
@@ -156,13 +206,27 @@ def decode_state(b: bytes) -> PatientState:
         closed=dict(d.get("x", {})),
         seen=_unpack(d["s"]) if "s" in d else frozenset(),
         counted=_unpack(d["a"]) if "a" in d else frozenset(),
-        phq9=_unobs(d.get("q", ())),
-        cssrs=_unobs(d.get("r", ())),
-        risk_at=_dt(d.get("ra")),
-        weeks=tuple((w[0], w[1]) for w in d.get("w", ())),
+        obs=_unobs(d["o"]) if "o" in d else _v1_obs(d),
+        resolved_at=_dt(d.get("ra")) if d.get("v", 1) >= 2 else None,
+        contras=_uncontras(d.get("ci", ())),
+        weeks=tuple((w[0], w[1], w[2] if len(w) > 2 else 0) for w in d.get("w", ())),
         last_attended=_dt(d.get("la")),
         no_shows=tuple(_dt_req(t) for t in d.get("n", ())),
         week_due=_dt(d.get("wd")),
         inactive_due=_dt(d.get("id")),
+        last_event=_dt(d.get("le")) or NEVER,
+        stays=tuple((int(k), f) for k, f in d.get("st", ())),
+        stay_start=_dt(d.get("ss")),
+        last_discharge=_dt(d.get("ld")),
+        bh_contact=_dt(d.get("bc")),
+        medical=(_dt_req(md[0]), _dt(md[1])) if md else None,
+        followup_from=_dt(d.get("ff")),
+        followup_ed=bool(d.get("fe")),
+        lost_due=_dt(d.get("lo")),
+        stalled=bool(d.get("sl")),
+        cooldowns=_uncools(d.get("cd", ())),
+        female=bool(d.get("f")),
+        display=d.get("dn"),
         deceased=bool(d.get("d")),
+        death_ref=d.get("dr"),
     )

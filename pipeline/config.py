@@ -41,7 +41,9 @@ class TransitionRules(BaseModel):
     iop_worse_phq9_min: int = Field(20, ge=0, le=28)  # T-IOP-WORSE: last two PHQ-9 ≥ this
     better_phq9_below: int = Field(10, ge=0, le=28)  # T-*-BETTER: last two PHQ-9 < this
     better_min_days_apart: int = Field(7, ge=0)  # T-*-BETTER: the two PHQ-9 this far apart
-    readmit_days: int = Field(30, ge=0)  # T-DISCHARGE raise, C-READMIT: admission date − discharge date ≤ this
+    readmit_days: int = Field(
+        30, ge=0
+    )  # T-DISCHARGE raise, C-READMIT: admission date − discharge date ≤ this
 
     @model_validator(mode="after")
     def _bands(self) -> TransitionRules:

@@ -3,8 +3,9 @@
 Order for one event (contract §7–§8): a duplicate (event id already applied) changes
 nothing; otherwise the patient's clock moves to the event's time and the deadlines it
 reaches fire, then the event applies with its own time (a late event moves nothing back).
-A deceased patient gets nothing: events are ignored (a Task update is still checked
-against the state machine, so an illegal one is still refused).
+A deceased patient gets nothing but C-DEATH-REVIEW and the reversal of the death (a Task
+update is still checked against the state machine, so an illegal one is still refused).
+Every ignored event says why (``Step.reason``, contract §9).
 """
 
 from __future__ import annotations
@@ -14,28 +15,38 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from pipeline.clock import next_deadline
+from pipeline.clock import plus_days, zone
 from pipeline.config import RuleConfig
 from pipeline.events import (
     AssessmentRecorded,
+    ConditionRecorded,
+    EdVisited,
     Event,
     PatientAdmitted,
+    PatientDied,
     PatientDischarged,
+    PatientRecorded,
     ProgramEnrolled,
     ProgramExited,
+    Retracted,
     SessionAttended,
     SessionMissed,
     TaskUpdated,
 )
 from pipeline.outputs import ReferralRecord, Rejected, TaskRecord
-from pipeline.rules import attendance, placement, screening, tasks, transitions
+from pipeline.rules import attendance, placement, program, retraction, screening, stays, tasks
+from pipeline.rules import transitions as tr
 from pipeline.rules.catalog import rule_table
 from pipeline.rules.context import Ctx
+from pipeline.rules.deadlines import next_deadline as _next_deadline
 from pipeline.rules.deadlines import run_clock
 from pipeline.rules.discharge import on_discharge
-from pipeline.state import PatientState, digest, new_state
+from pipeline.state import NEVER, PatientState, digest, new_state
 
 __all__ = ["Step", "advance", "decide", "next_deadline", "rule_table"]
+
+DECEASED = "patient deceased: every rule is silent"
+RETENTION = "older than the retention window"
 
 
 @dataclass(slots=True)
@@ -44,36 +55,78 @@ class Step:
     outputs: list[TaskRecord | ReferralRecord] = field(default_factory=list)
     rejected: Rejected | None = None  # the event is refused (dead letter)
     duplicate: bool = False  # contract §7: changed nothing, emitted nothing
-    ignored: bool = False  # not ours (unknown Task id) or the patient is deceased
+    ignored: bool = False  # applied nothing (``reason`` says why)
+    reason: str | None = None
 
 
-def _admitted(ctx: Ctx, ev: PatientAdmitted) -> None:
-    placement.admit(ctx, ev.time)
-
-
-def _enrolled(ctx: Ctx, ev: ProgramEnrolled) -> None:
+def _enrolled(ctx: Ctx, ev: ProgramEnrolled) -> str | None:
     placement.enroll(ctx, ev.level, ev.time, ev.event_id, ev.ref)
+    return None
 
 
-def _exited(ctx: Ctx, ev: ProgramExited) -> None:
-    placement.exit_program(ctx, ev.level, ev.time)
-
-
-def _assessed(ctx: Ctx, ev: AssessmentRecorded) -> None:
+def _assessed(ctx: Ctx, ev: AssessmentRecorded) -> str | None:
+    if ev.ref is not None:
+        old = next((o for o in ctx.s.obs if o.ref == ev.ref), None)
+        if old is not None:
+            if old.value == ev.value:
+                return f"{ev.ref}: a later version with the same value"
+            retraction.retract(ctx, ev.ref, ev.time, retraction.CORRECTED)
     obs = screening.record(ctx, ev)
     screening.screen(ctx, ev, obs)
-    transitions.on_values(ctx, ev, obs)
+    tr.on_values(ctx, ev, obs)
+    return None
 
 
-_HANDLERS: dict[type, Callable[[Ctx, Any], None]] = {
-    PatientAdmitted: _admitted,
+def _condition(ctx: Ctx, ev: ConditionRecorded) -> str | None:
+    program.on_condition(ctx, ev)
+    return None
+
+
+def _retracted(ctx: Ctx, ev: Retracted) -> str | None:
+    when = _when(ctx, ev.time, ev.timed)
+    if stays.death_retracted(ctx, ev, when):
+        return None
+    if ev.ref is None or not retraction.holds(ctx, ev.ref):
+        return f"{ev.ref or 'resource'}: entered-in-error, but never applied for this patient"
+    retraction.retract(ctx, ev.ref, when, retraction.IN_ERROR)
+    return None
+
+
+def _died(ctx: Ctx, ev: PatientDied) -> str | None:
+    if not ev.timed and ctx.s.last_event == NEVER:
+        return f"{ev.ref or 'Patient'}: death without a time for a patient never seen"
+    stays.on_death(ctx, ev, _when(ctx, ev.time, ev.timed))
+    return None
+
+
+def _patient(ctx: Ctx, ev: PatientRecorded) -> str | None:
+    return stays.on_patient(ctx, ev, _when(ctx, ev.time, ev.timed))
+
+
+def _when(ctx: Ctx, t: datetime, timed: bool) -> datetime:
+    """The event's own time, else the patient's latest event time (rules.md §8)."""
+    if timed or ctx.s.last_event == NEVER:
+        return t
+    return ctx.s.last_event
+
+
+_HANDLERS: dict[type, Callable[[Ctx, Any], str | None]] = {
+    PatientAdmitted: stays.on_admitted,
     PatientDischarged: on_discharge,
+    EdVisited: stays.on_ed_visit,
     ProgramEnrolled: _enrolled,
-    ProgramExited: _exited,
+    ProgramExited: program.on_exit,
     AssessmentRecorded: _assessed,
+    ConditionRecorded: _condition,
+    Retracted: _retracted,
+    PatientDied: _died,
+    PatientRecorded: _patient,
     SessionAttended: attendance.on_attended,
     SessionMissed: attendance.on_no_show,
 }
+
+#: Events whose time is a fallback when ``timed`` is false (they move no clock then).
+_UNTIMED = (Retracted, PatientDied, PatientRecorded)
 
 
 def decide(state: PatientState | None, event: Event, cfg: RuleConfig) -> Step:
@@ -81,21 +134,41 @@ def decide(state: PatientState | None, event: Event, cfg: RuleConfig) -> Step:
     base = state if state is not None else new_state(event.patient)
     key = digest(event.event_id)
     if key in base.seen:
-        return Step(base, [], duplicate=True)
-    if base.deceased:
+        return Step(base, [], duplicate=True, reason="duplicate of an event already applied")
+    untimed = isinstance(event, _UNTIMED) and not event.timed
+    if not untimed and _too_old(base, event.time, cfg):
+        return Step(base, [], ignored=True, reason=RETENTION)
+    if base.deceased and not _may_reverse(event):
         return _after_death(base, event, cfg)
     ctx = Ctx(base, cfg)
-    run_clock(ctx, event.time)
+    if not untimed:
+        run_clock(ctx, event.time)
+        if event.time > ctx.s.last_event:
+            ctx.s.last_event = event.time
     if isinstance(event, TaskUpdated):
         result = tasks.on_task_update(ctx, event)
         if isinstance(result, Rejected):  # dead letter: the refused document changes nothing
             return Step(base, [], rejected=result)
         if result == tasks.IGNORED:
-            return Step(ctx.s, ctx.out, ignored=True)
+            why = f"Task/{event.task_id}: not a Task emitted for this patient"
+            return Step(ctx.s, ctx.out, ignored=True, reason=why)
+        reason = None
     else:
-        _HANDLERS[type(event)](ctx, event)
+        reason = _HANDLERS[type(event)](ctx, event)
     ctx.s.seen = base.seen | {key}
-    return Step(ctx.s, ctx.out)
+    return Step(ctx.s, ctx.out, ignored=reason is not None and not ctx.out, reason=reason)
+
+
+def _too_old(s: PatientState, t: datetime, cfg: RuleConfig) -> bool:
+    """An event older than ``history.retention_days`` before the latest event."""
+    if s.last_event == NEVER:
+        return False
+    horizon = plus_days(s.last_event, -cfg.history.retention_days, zone(cfg.site.timezone))
+    return t < horizon
+
+
+def _may_reverse(event: Event) -> bool:
+    return isinstance(event, PatientRecorded | Retracted)
 
 
 def _after_death(base: PatientState, event: Event, cfg: RuleConfig) -> Step:
@@ -104,7 +177,7 @@ def _after_death(base: PatientState, event: Event, cfg: RuleConfig) -> Step:
         result = tasks.on_task_update(Ctx(base, cfg), event)
         if isinstance(result, Rejected):
             return Step(base, [], rejected=result)
-    return Step(base, [], ignored=True)
+    return Step(base, [], ignored=True, reason=DECEASED)
 
 
 def advance(state: PatientState, now: datetime, cfg: RuleConfig) -> Step:
@@ -114,3 +187,10 @@ def advance(state: PatientState, now: datetime, cfg: RuleConfig) -> Step:
     ctx = Ctx(state, cfg)
     run_clock(ctx, now)
     return Step(ctx.s, ctx.out)
+
+
+def next_deadline(state: PatientState, cfg: RuleConfig | None = None) -> datetime | None:
+    """The earliest armed deadline of a state, for the live tick index."""
+    from pipeline.config import DEFAULT_RULES
+
+    return _next_deadline(Ctx(state, cfg or DEFAULT_RULES))

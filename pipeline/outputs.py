@@ -10,10 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from pipeline.levels import Level
-
 #: Task statuses that end a Task (rules.md §5).
-from pipeline.codes import TERMINAL  # noqa: E402  (re-export)
+from pipeline.codes import TERMINAL
+from pipeline.levels import Level
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +34,7 @@ class TaskRecord:
     business_status: str | None = None  # "overdue" | "new trigger" | "source corrected"
     notes: tuple[str, ...] = ()  # case managers' notes, oldest first
     display: str | None = None  # the patient's name when a Patient carried one
+    overdue: bool = False  # L-OVERDUE fired (once per Task)
 
     @property
     def open(self) -> bool:

@@ -4,30 +4,31 @@
 (``copy()`` is shallow) and replaces, never mutates, the containers it changes. Tuples and
 frozensets are immutable; the two dicts (``tasks``, ``closed``) are copied before a change.
 
-Deadlines (contract §8) are not a separate list; they are read off the state:
-
-- the open ``follow-up-7d`` Task's due (C-FOLLOWUP-MISSED),
-- ``inactive_due`` (C-INACTIVE), armed whenever the level or the last attended session
-  changes at ``iop``/``php``, disarmed when it fires,
-- ``week_due``, the next Monday 00:00 UTC while the level is ``iop``/``php`` (C-LOW-HOURS
-  week check), armed when the level changes, moved a week on when it fires.
+Deadlines (contract §8) are read off the state (``pipeline.rules.deadlines``): the open
+follow-up Tasks' dues, ``lost_due``, the pending referral's stall and expiry times, open
+Tasks' dues (L-OVERDUE), ``inactive_due`` and ``week_due``.
 
 Compact identities: ``seen`` holds 64-bit hashes of the event ids applied (contract §7),
 ``counted`` those of the Appointment ids whose minutes were counted, ``closed`` the first
-16 hex digits of the terminal Task ids with their status.
+16 hex digits of the terminal Task ids with their status, ``stays`` the hashes of the
+Encounter ids admitted / discharged / seen as ED visits with flags.
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 
+from pipeline.events import Contra
 from pipeline.levels import Level
 from pipeline.outputs import ReferralRecord, TaskRecord
 
 #: The clock of a patient before any event.
 NEVER = datetime.min.replace(tzinfo=UTC)
+
+#: ``stays`` flags
+ADMITTED, DISCHARGED, BH, ED = 1, 2, 4, 8
 
 
 def digest(text: str) -> int:
@@ -42,11 +43,34 @@ def short_id(task_id: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Obs:
-    """One assessment value kept for later rules: time, value, source resource."""
+    """One assessment kept for later rules: time, value, source resource and version."""
 
     time: datetime
     value: int
     ref: str | None
+    inst: str = "phq9"  # Instrument value
+    version: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    """A contraindication Condition applied (rules.md §4): active from ``onset`` until
+    ``ended`` (a version that is inactive, resolved, remission, refuted)."""
+
+    ref: str
+    kind: Contra
+    onset: datetime
+    ended: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Cooldown:
+    """A referral to ``level`` rejected, failed or expired at ``time``; ``phq9`` the latest
+    PHQ-9 when it was made (rules.md §4 cool-down)."""
+
+    level: Level
+    time: datetime
+    phq9: int | None
 
 
 @dataclass(slots=True)
@@ -60,38 +84,33 @@ class PatientState:
     closed: dict[str, str] = field(default_factory=dict)  # short_id → terminal status
     seen: frozenset[int] = frozenset()  # digests of applied event ids
     counted: frozenset[int] = frozenset()  # digests of counted Appointment ids
-    phq9: tuple[Obs, ...] = ()  # recent PHQ-9 totals, by time
-    cssrs: tuple[Obs, ...] = ()  # recent C-SSRS risk levels, by time
-    risk_at: datetime | None = None  # latest C-SSRS moderate/high
-    weeks: tuple[tuple[int, int], ...] = ()  # (epoch day of the ISO week's Monday, minutes)
+    obs: tuple[Obs, ...] = ()  # assessments applied, by time (retention-bounded)
+    resolved_at: datetime | None = None  # L-SCREEN-DONE: signals up to here are answered
+    contras: tuple[Condition, ...] = ()
+    weeks: tuple[tuple[int, int, int], ...] = ()  # (Monday ordinal, minutes, day bits)
     last_attended: datetime | None = None
     no_shows: tuple[datetime, ...] = ()  # no-shows since the last attended session
-    week_due: datetime | None = None  # next C-LOW-HOURS week check (a Monday 00:00 UTC)
-    inactive_due: datetime | None = None  # C-INACTIVE deadline
+    week_due: datetime | None = None  # next week check (a Monday 00:00 local)
+    inactive_due: datetime | None = None  # C-INACTIVE / C-OP-INACTIVE deadline
+    last_event: datetime = NEVER  # latest event time (fallback time, rules.md §8)
+    stays: tuple[tuple[int, int], ...] = ()  # (Encounter digest, flags), newest last
+    stay_start: datetime | None = None  # admission time of the open in-scope stay
+    last_discharge: datetime | None = None  # last in-scope discharge to the community
+    bh_contact: datetime | None = None  # last in-scope discharge, ED visit or program exit
+    medical: tuple[datetime, datetime | None] | None = None  # out-of-scope stay (from, to)
+    followup_from: datetime | None = None  # discharge / ED visit time of the follow-up path
+    followup_ed: bool = False
+    lost_due: datetime | None = None  # C-FOLLOWUP-LOST
+    stalled: bool = False  # C-REFERRAL-STALLED fired for the pending referral
+    cooldowns: tuple[Cooldown, ...] = ()
+    female: bool = False
+    display: str | None = None
     deceased: bool = False
+    death_ref: str | None = None  # the resource that declared the death (reversal)
 
     def copy(self) -> PatientState:
         """A shallow copy (containers shared until replaced)."""
-        return PatientState(
-            self.patient,
-            self.level,
-            self.level_since,
-            self.pending,
-            self.clock,
-            self.tasks,
-            self.closed,
-            self.seen,
-            self.counted,
-            self.phq9,
-            self.cssrs,
-            self.risk_at,
-            self.weeks,
-            self.last_attended,
-            self.no_shows,
-            self.week_due,
-            self.inactive_due,
-            self.deceased,
-        )
+        return PatientState(*(getattr(self, f) for f in _FIELDS))
 
     def effective_level(self) -> Level | None:
         """``level`` if set, else the pending referral's target (rules.md §1)."""
@@ -106,18 +125,27 @@ class PatientState:
         return self.level_since
 
     def open_task(self, code: str) -> TaskRecord | None:
-        """The open Task with this care-task code, if any (at most one, rules.md §4)."""
+        """The open Task with this care-task code, if any (at most one, rules.md §5)."""
         for task in self.tasks.values():
             if task.code == code:
                 return task
         return None
 
-    def minutes_in(self, monday: int) -> int:
-        """Attended minutes in the ISO week whose Monday is this epoch day."""
-        for week, minutes in self.weeks:
-            if week == monday:
-                return minutes
+    def week(self, monday: int) -> tuple[int, int]:
+        """(attended minutes, attended days) in the week whose Monday has this ordinal."""
+        for key, minutes, days in self.weeks:
+            if key == monday:
+                return minutes, days.bit_count()
+        return 0, 0
+
+    def stay_flags(self, key: int) -> int:
+        for k, flags in self.stays:
+            if k == key:
+                return flags
         return 0
+
+
+_FIELDS = tuple(f.name for f in fields(PatientState))
 
 
 def new_state(patient: str) -> PatientState:
@@ -129,6 +157,8 @@ from pipeline.codec import decode_state, encode_state  # noqa: E402  (re-export)
 
 __all__ = [
     "NEVER",
+    "Condition",
+    "Cooldown",
     "Obs",
     "PatientState",
     "decode_state",

@@ -1,31 +1,44 @@
-"""Attendance: weekly minutes, last attended session, no-show streaks, and the rules
-L-FOLLOWUP-MET, C-NO-SHOW, C-DISENGAGED, plus enrollment by attendance (rules.md §2).
+"""Attendance: weekly minutes and days, last attended session, no-show streaks, and the
+rules L-FOLLOWUP-MET, L-FOLLOWUP-LATE, C-NO-SHOW, C-DISENGAGED, plus enrollment by
+attendance (rules.md §2, §3, §5, §6).
+
+A session with a level of care or a BH service code (``bh``) meets follow-ups and may
+enroll; a session with no service codes at all counts toward the attendance (minutes,
+days, no-show streak) of a patient who holds a level, and does nothing else.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime
 
-from pipeline import describe
-from pipeline.clock import FOLLOWUP_CODE, week_key
+from pipeline.clock import day_key, day_number, week_key
+from pipeline.codes import CareTask, Priority, Status
+from pipeline.describe import lv
 from pipeline.events import SessionAttended, SessionMissed
 from pipeline.levels import Level
 from pipeline.rules.context import Ctx
 from pipeline.rules.placement import arm_inactive, enroll
+from pipeline.rules.signals import OUTPATIENT_LEVELS, signal_source
 from pipeline.state import digest
 
 #: No-show times kept per streak (enough for any configured streak description).
 STREAK_KEEP = 12
 
 
-def on_attended(ctx: Ctx, ev: SessionAttended) -> None:
-    """An attended session counts its minutes once, resets the no-show streak, meets the
-    7-day follow-up, and enrolls a patient who has no level (rules.md §2).
+def _counts(ctx: Ctx, bh: bool) -> bool:
+    """Whether a session counts: a BH session always; an uncoded one for a level holder."""
+    return bh or ctx.s.level is not None
 
-    Choices: minutes of every attended session count for the week, whatever the session's
-    level; a session older than the moment the level became none does not enroll.
-    """
+
+def _in_medical_stay(ctx: Ctx, t: datetime) -> bool:
+    m = ctx.s.medical
+    return m is not None and m[0] <= t and (m[1] is None or t <= m[1])
+
+
+def on_attended(ctx: Ctx, ev: SessionAttended) -> str | None:
     s = ctx.s
+    if not _counts(ctx, ev.bh):
+        return f"{ev.ref or 'session'}: no service codes and no level of care held"
     count_minutes(ctx, ev)
     if s.last_attended is None or ev.time > s.last_attended:
         s.last_attended = ev.time
@@ -33,22 +46,36 @@ def on_attended(ctx: Ctx, ev: SessionAttended) -> None:
     if s.no_shows:
         last = s.last_attended
         s.no_shows = tuple(t for t in s.no_shows if t > last)
+    if not ev.bh:
+        return None
     followup_met(ctx, ev)
-    if (
-        s.level is None
-        and ev.level is not None
-        and (s.level_since is None or ev.time >= s.level_since)
-    ):
-        enroll(ctx, ev.level, ev.time, ev.event_id, ev.ref)
+    attend_level(ctx, ev)
+    return None
+
+
+def attend_level(ctx: Ctx, ev: SessionAttended) -> None:
+    """Attendance at L (rules.md §3): L = the pending target → enrollment at L (whatever
+    the level); no level and (no pending referral, or L above the pending target) →
+    enrollment at L; else the session only counts. Choice: a session older than the moment
+    the level became none does not enroll."""
+    s, level = ctx.s, ev.level
+    if level is None or level is Level.INPATIENT:
+        return
+    p = s.pending
+    if p is not None and p.level == level:
+        enroll(ctx, level, ev.time, ev.event_id, ev.ref)
+        return
+    if s.level is not None or (s.level_since is not None and ev.time < s.level_since):
+        return
+    if p is None or level > p.level:
+        enroll(ctx, level, ev.time, ev.event_id, ev.ref)
 
 
 def count_minutes(ctx: Ctx, ev: SessionAttended) -> None:
-    """Add the session's minutes to its ISO week unless one of its Appointments was counted
-    already (an Encounter for a counted Appointment is the same session, contract §3).
-
-    Choice: a session that names no Appointment (an Encounter without ``appointment``) is
-    identified by its own resource, so a re-sent version of it is not counted twice.
-    """
+    """Add the session's minutes and its local day to its local week unless one of its
+    Appointments was counted already (an Encounter for a counted Appointment is the same
+    session, contract §3); a session that names no Appointment is identified by its own
+    resource."""
     s = ctx.s
     ids = ev.appointments or ((ev.ref,) if ev.ref is not None else ())
     if ids:
@@ -57,94 +84,101 @@ def count_minutes(ctx: Ctx, ev: SessionAttended) -> None:
         s.counted = s.counted.union(keys)
         if seen:
             return
-    week = week_key(ev.time)
-    if ev.minutes > 0:
-        s.weeks = add_minutes(s.weeks, week, ev.minutes, ctx)
-
-
-def add_minutes(
-    weeks: tuple[tuple[int, int], ...], week: int, minutes: int, ctx: Ctx
-) -> tuple[tuple[int, int], ...]:
-    """Weeks (in order) with ``minutes`` added to ``week``; when a week is added, weeks too
-    old for any C-LOW-HOURS check are dropped (a session in such a week is not kept)."""
-    if weeks and weeks[-1][0] == week:
-        return (*weeks[:-1], (week, weeks[-1][1] + minutes))
-    oldest = week_key(ctx.s.clock) - 7 * (ctx.cfg.attendance.low_hours_weeks + 1)
+    week = week_key(ev.time, ctx.tz)
+    day = 1 << (day_key(ev.time, ctx.tz) - week)
+    oldest = week_key(s.clock, ctx.tz) - 7 * (ctx.cfg.attendance.low_hours_weeks + 1)
     if week < oldest:
-        return weeks
-    total = minutes + sum(m for w, m in weeks if w == week)
-    kept = [w for w in weeks if w[0] != week and w[0] >= oldest]
-    kept.append((week, total))
+        return
+    kept = [w for w in s.weeks if w[0] >= oldest and w[0] != week]
+    old = next((w for w in s.weeks if w[0] == week), (week, 0, 0))
+    kept.append((week, old[1] + ev.minutes, old[2] | day))
     kept.sort()
-    return tuple(kept)
+    s.weeks = tuple(kept)
 
 
 def followup_met(ctx: Ctx, ev: SessionAttended) -> None:
-    """L-FOLLOWUP-MET: a session attended at any level below inpatient on day 1–7 after the
-    discharge date completes the open ``follow-up-7d`` Task (a visit on the discharge date
-    does not count; one at 00:00 on day 8 comes after the deadline).
+    """L-FOLLOWUP-MET: a BH session (any level below inpatient, telehealth included) on day
+    1–7 after the discharge date (ED: day 0–7 after the visit) completes the open
+    ``follow-up-7d`` / ``follow-up-ed-7d``. L-FOLLOWUP-LATE: a BH session on day 8–30
+    completes ``follow-up-missed`` (reason: seen on day N).
 
-    Rationale: a visit within 7 days of a psychiatric discharge (not on the discharge date)
-    is the HEDIS FUH quality target; once met, the follow-up work is done.
-    Choice: a session with no level (an Appointment without a service type) counts.
-    Source: reference/clinical-rules.md §7 (HEDIS FUH 7-day follow-up), §8 rule 22.
+    Rationale: HEDIS FUH/FUM count a visit within 7 days (FUH: not on the discharge date;
+    FUM: the ED visit date counts) and keep a 30-day rate; a late visit ends the chase.
+    Source: reference/clinical-rules.md §7 (HEDIS FUH, FUM), §8 rule 22; rules.md §6.
     """
-    task = ctx.s.open_task(FOLLOWUP_CODE)
-    if task is None or ev.level is Level.INPATIENT:
-        return
-    window_start = task.due - timedelta(days=ctx.cfg.followup.window_days)
-    if window_start <= ev.time < task.due:
-        ctx.set_status(
-            task, "completed", ev.time, f"follow-up visit attended on {describe.day(ev.time)}"
-        )
-
-
-def on_no_show(ctx: Ctx, ev: SessionMissed) -> None:
     s = ctx.s
+    start = s.followup_from
+    if start is None or ev.time < start or ev.level is Level.INPATIENT:
+        return
+    n = day_number(ev.time, start, ctx.tz)
+    first = 0 if s.followup_ed else 1
+    f = ctx.cfg.followup
+    code = CareTask.FOLLOWUP_ED_7D if s.followup_ed else CareTask.FOLLOWUP_7D
+    task = s.open_task(code)
+    if task is not None and first <= n <= f.window_days and ev.time < task.due:
+        ctx.set_status(task, Status.COMPLETED, ev.time,
+                       f"follow-up visit attended on {ctx.day(ev.time)}")  # fmt: skip
+        return
+    missed = s.open_task(CareTask.FOLLOWUP_MISSED)
+    if missed is not None and f.window_days < n <= f.lost_days:
+        ctx.set_status(missed, Status.COMPLETED, ev.time, f"seen on day {n} after the discharge")
+
+
+def on_no_show(ctx: Ctx, ev: SessionMissed) -> str | None:
+    s = ctx.s
+    if not _counts(ctx, ev.bh):
+        return f"{ev.ref or 'session'}: no service codes and no level of care held"
+    if _in_medical_stay(ctx, ev.time):
+        return None
     no_show_outreach(ctx, ev)
     if s.last_attended is not None and ev.time <= s.last_attended:
-        return
+        return None
     i = len(s.no_shows)
     while i and s.no_shows[i - 1] > ev.time:
         i -= 1
-    s.no_shows = (*s.no_shows[:i], ev.time, *s.no_shows[i:])[
-        -max(STREAK_KEEP, ctx.cfg.attendance.disengaged_no_shows) :
-    ]
+    keep = max(STREAK_KEEP, ctx.cfg.attendance.disengaged_no_shows)
+    s.no_shows = (*s.no_shows[:i], ev.time, *s.no_shows[i:])[-keep:]
     disengaged(ctx, ev)
+    return None
 
 
 def no_show_outreach(ctx: Ctx, ev: SessionMissed) -> None:
-    """C-NO-SHOW: a no-show at effective level OP, IOP or PHP → a routine
-    ``no-show-outreach`` Task due in one day (one open at a time).
+    """C-NO-SHOW: a BH no-show at effective level OP, IOP or PHP → a ``no-show-outreach``
+    Task: routine, due in one day; with a safety signal asap, due at the end of the local
+    day (one open at a time).
 
-    Rationale: prompt outreach after a missed session is the usual engagement practice;
-    there is no national standard, so the due is a program-policy parameter.
-
-    Source: reference/clinical-rules.md §5 (IWG: "after each no-show, the clinician reaches
-    out"; no national standard, a program-policy parameter), §8 rule 17.
+    Rationale: prompt outreach after a missed session is the usual engagement practice; a
+    patient with an unresolved suicide-risk signal who misses a session is reached the
+    same day. Source: reference/clinical-rules.md §5 (IWG), §8 rules 3, 17.
     """
     level = ctx.s.effective_level()
-    if level in (Level.OP, Level.IOP, Level.PHP):
-        text = describe.no_show(ev.time, level)
-        due = ev.time + timedelta(days=ctx.cfg.attendance.no_show_due_days)
-        ctx.new_task("C-NO-SHOW", "no-show-outreach", ev.event_id, ev.time, "routine", text,
-                     ev.ref, due)  # fmt: skip
+    if level not in OUTPATIENT_LEVELS:
+        return
+    signal = signal_source(ctx, ev.time) is not None
+    if signal:
+        priority, due = Priority.ASAP, ctx.end_of_day(ev.time)
+    else:
+        priority = Priority.ROUTINE
+        due = ctx.plus_days(ev.time, ctx.cfg.attendance.no_show_due_days)
+    why = " with an unresolved safety signal" if signal else ""
+    text = f"Missed the session on {ctx.day(ev.time)} at {lv(level)}{why}; reach the patient."
+    ctx.new_task("C-NO-SHOW", CareTask.NO_SHOW, ev.event_id, ev.time, priority, text, ev.ref, due)
 
 
 def disengaged(ctx: Ctx, ev: SessionMissed) -> None:
-    """C-DISENGAGED: the no-show streak since the last attended session reaches 3 → an
-    urgent ``engagement-review`` Task due in one day.
+    """C-DISENGAGED: the BH no-show streak since the last attended session reaches 3 → an
+    urgent ``engagement-review`` Task due in one day, once per streak.
 
-    Rationale: three consecutive absences without contact are the common program
-    threshold for presumed drop-out; a review (clinician and care-coordinator outreach, risk
-    screen) comes before any administrative discharge.
-    Choices: fires when the streak reaches the threshold, once per streak (a 4th no-show
-    does not re-open a review the case manager closed); no level condition, as written.
-    Source: reference/clinical-rules.md §5 (Rockville APP, MHS DBT, IWG: 3 consecutive
-    absences without contact), §8 rule 18.
+    Rationale: three consecutive absences without contact are the common program threshold
+    for presumed drop-out; a review comes before any administrative discharge. Source:
+    reference/clinical-rules.md §5 (Rockville APP, MHS DBT, IWG), §8 rule 18.
     """
     n = ctx.cfg.attendance.disengaged_no_shows
     if len(ctx.s.no_shows) == n:
-        text = describe.disengaged(ctx.s.no_shows[-n:])
-        ctx.new_task("C-DISENGAGED", "engagement-review", ev.event_id, ev.time, "urgent", text,
-                     ev.ref)  # fmt: skip
+        dates = ", ".join(ctx.day(t) for t in ctx.s.no_shows[-n:])
+        text = (
+            f"{n} consecutive no-shows ({dates}) since the last attended session; "
+            f"review engagement."
+        )
+        ctx.new_task("C-DISENGAGED", CareTask.ENGAGEMENT, ev.event_id, ev.time, Priority.URGENT,
+                     text, ev.ref)  # fmt: skip

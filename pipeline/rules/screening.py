@@ -1,48 +1,43 @@
-"""Assessments: keeping the values later rules read, and the screening Tasks
-C-CRISIS, C-SAFETY, C-SI-SCREEN and C-SUD (rules.md §4), which fire at any level.
+"""Assessments: keeping the values later rules read, and the screening Tasks C-CRISIS,
+C-SAFETY, C-SI-SCREEN and C-SUD (rules.md §5), which fire only for a patient in BH care
+(§2: universal screening in an ED or primary care, or during an inpatient stay, is only
+recorded — for the discharge lookback and the safety signal).
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-
-from pipeline import describe
-from pipeline.events import AssessmentRecorded, Instrument, Risk
+from pipeline.clock import plus_days
+from pipeline.codes import CareTask, Priority
+from pipeline.events import AssessmentRecorded, Contra, Instrument, Risk
 from pipeline.rules.context import Ctx
+from pipeline.rules.signals import contra_active, in_bh_care
 from pipeline.state import Obs
 
-#: At most this many values kept per instrument (the last two are always kept).
-KEEP = 8
+#: At most this many assessments kept (retention aside): the rules read the latest ones.
+OBS_KEPT = 64
 
 
-def keep(items: tuple[Obs, ...], obs: Obs, horizon: datetime) -> tuple[Obs, ...]:
-    """Insert ``obs`` in time order (after equal times); drop values older than ``horizon``
-    except the last two."""
+def record(ctx: Ctx, ev: AssessmentRecorded) -> Obs:
+    """Keep the assessment in time order (after equal times); drop what is older than
+    ``history.retention_days`` before the latest event, and beyond ``OBS_KEPT``."""
+    s = ctx.s
+    obs = Obs(ev.time, ev.value, ev.ref, ev.instrument.value, ev.version)
+    items = s.obs
     i = len(items)
     while i and items[i - 1].time > obs.time:
         i -= 1
     new = (*items[:i], obs, *items[i:])
-    if len(new) <= 2 or (len(new) <= KEEP and new[0].time >= horizon):
-        return new
-    last = len(new) - 2
-    return tuple(o for k, o in enumerate(new) if k >= last or o.time >= horizon)[-KEEP:]
-
-
-def record(ctx: Ctx, ev: AssessmentRecorded) -> Obs:
-    """Keep PHQ-9 totals and C-SSRS levels for T-DISCHARGE and the two-value rules, and
-    the time of the latest moderate/high C-SSRS (T-*-BETTER)."""
-    s, obs = ctx.s, Obs(ev.time, ev.value, ev.ref)
-    horizon = s.clock - timedelta(days=2 * max(ctx.cfg.transition.lookback_days, 1))
-    if ev.instrument is Instrument.PHQ9:
-        s.phq9 = keep(s.phq9, obs, horizon)
-    elif ev.instrument is Instrument.CSSRS:
-        s.cssrs = keep(s.cssrs, obs, horizon)
-        if ev.value >= Risk.MODERATE and (s.risk_at is None or ev.time > s.risk_at):
-            s.risk_at = ev.time
+    horizon = plus_days(s.last_event, -ctx.cfg.history.retention_days, ctx.tz)
+    if new[0].time < horizon:
+        new = tuple(o for o in new if o.time >= horizon)
+    s.obs = new[-OBS_KEPT:]
     return obs
 
 
 def screen(ctx: Ctx, ev: AssessmentRecorded, obs: Obs) -> None:
+    """The screening Tasks, for a patient in BH care at the assessment's time."""
+    if not in_bh_care(ctx, ev.time):
+        return
     inst, sc = ev.instrument, ctx.cfg.screening
     if inst is Instrument.CSSRS and obs.value >= Risk.HIGH:
         crisis(ctx, ev, obs)
@@ -50,61 +45,74 @@ def screen(ctx: Ctx, ev: AssessmentRecorded, obs: Obs) -> None:
         safety_plan(ctx, ev, obs)
     elif inst is Instrument.PHQ9_ITEM9 and obs.value >= sc.si_item9_min:
         si_screen(ctx, ev, obs)
-    elif inst is Instrument.AUDITC and obs.value >= sc.sud_auditc_min:
+    elif inst is Instrument.AUDITC:
         sud(ctx, ev, obs)
 
 
 def crisis(ctx: Ctx, ev: AssessmentRecorded, obs: Obs) -> None:
-    """C-CRISIS: C-SSRS risk ``high`` at any level → a stat ``crisis-evaluation`` Task due
-    in 4 hours (same-day behavioral-health consultation with safety precautions).
+    """C-CRISIS: C-SSRS risk ``high`` for a patient in BH care → a stat
+    ``crisis-evaluation`` Task due in 4 hours; merged into an open one (a repeat high
+    screen re-surfaces the crisis Task instead of revoking a referral, rules.md §4).
 
     Rationale: C-SSRS high (intent, plan, or recent suicidal behavior) is the screener's
-    top triage point, calling for immediate consultation at any level of care.
-
-    Source: reference/clinical-rules.md §4c (C-SSRS screener triage, items 4/5/recent 6 →
-    high, https://www.cms.gov/files/document/cssrs-screen-version-instrument.pdf), §8 rule 1.
+    top triage point, calling for immediate consultation. Source:
+    reference/clinical-rules.md §4c (C-SSRS screener triage,
+    https://www.cms.gov/files/document/cssrs-screen-version-instrument.pdf), §8 rule 1.
     """
-    text = describe.crisis(obs, None)
-    ctx.new_task("C-CRISIS", "crisis-evaluation", ev.event_id, ev.time, "stat", text, ev.ref)
+    text = f"C-SSRS risk high on {ctx.day(obs.time)}; evaluate for crisis now."
+    ctx.new_task("C-CRISIS", CareTask.CRISIS, ev.event_id, ev.time, Priority.STAT, text, ev.ref)
 
 
 def safety_plan(ctx: Ctx, ev: AssessmentRecorded, obs: Obs) -> None:
-    """C-SAFETY: C-SSRS risk ``moderate`` → an urgent ``safety-plan`` Task due in one day
-    (behavioral-health referral and safety plan).
+    """C-SAFETY: C-SSRS risk ``moderate`` → an urgent ``safety-plan`` Task due in one day.
 
-    Rationale: moderate risk (method without intent, or lifetime-only behavior) calls for
-    a behavioral-health referral and a safety plan, not an emergency response.
-
-    Source: reference/clinical-rules.md §4c (item 3, or lifetime-only item 6 → moderate),
+    Rationale: moderate risk (method without intent, or lifetime-only behavior) calls for a
+    behavioral-health referral and a safety plan, not an emergency response. Completing
+    the Task answers the signal (L-SCREEN-DONE). Source: reference/clinical-rules.md §4c,
     §8 rule 2.
     """
-    text = describe.screening("C-SSRS", obs, 0, "complete a safety plan")
-    ctx.new_task("C-SAFETY", "safety-plan", ev.event_id, ev.time, "urgent", text, ev.ref)
+    text = f"C-SSRS risk moderate on {ctx.day(obs.time)}; complete a safety plan."
+    ctx.new_task("C-SAFETY", CareTask.SAFETY_PLAN, ev.event_id, ev.time, Priority.URGENT, text,
+                 ev.ref)  # fmt: skip
 
 
 def si_screen(ctx: Ctx, ev: AssessmentRecorded, obs: Obs) -> None:
     """C-SI-SCREEN: PHQ-9 item 9 (thoughts of self-harm) ≥ 1 → an urgent
-    ``suicide-risk-screen`` Task due in one day: give a C-SSRS screener before any
-    step-down decision.
+    ``suicide-risk-screen`` Task due at the end of the local day: the screen is same-day.
 
-    Rationale: item 9 asks about thoughts of self-harm; any positive answer needs a
-    structured suicide-risk assessment the same day.
-
-    Source: reference/clinical-rules.md §4b ("any value > 0 triggers a structured
-    suicide-risk step", SPiER PHQ-9 README), §8 rule 3.
+    Rationale: any positive item 9 needs a structured suicide-risk assessment the same day;
+    until then it is a safety signal that holds every step-down. Source:
+    reference/clinical-rules.md §4b ("any value > 0 triggers a structured suicide-risk
+    step"), §8 rule 3.
     """
     m = ctx.cfg.screening.si_item9_min
-    text = describe.screening("PHQ-9 item 9", obs, m, "screen for suicide risk with the C-SSRS")
-    ctx.new_task("C-SI-SCREEN", "suicide-risk-screen", ev.event_id, ev.time, "urgent", text, ev.ref)
+    text = (
+        f"PHQ-9 item 9 (thoughts of self-harm) scored {obs.value} on {ctx.day(obs.time)}, "
+        f"≥ {m}; screen for suicide risk with the C-SSRS today."
+    )
+    ctx.new_task("C-SI-SCREEN", CareTask.SI_SCREEN, ev.event_id, ev.time, Priority.URGENT, text,
+                 ev.ref, ctx.end_of_day(ev.time))  # fmt: skip
 
 
 def sud(ctx: Ctx, ev: AssessmentRecorded, obs: Obs) -> None:
-    """C-SUD: AUDIT-C ≥ 4 → a routine ``sud-assessment`` Task due in 7 days.
+    """C-SUD: AUDIT-C ≥ 4, or ≥ 3 for a patient known to be female → a ``sud-assessment``
+    Task: routine, due in 7 days; urgent (+1 day) at ≥ 8 or with an active withdrawal
+    contraindication.
 
-    Rationale: AUDIT-C is positive at ≥ 4 for men (≥ 3 for women; the default uses the
-    higher cut-point, configurable). Source: reference/clinical-rules.md §4a (US Core
-    AUDIT-C, https://hl7.org/fhir/us/core/Observation-AUDIT-C-item-example-75626-2.html).
+    Rationale: AUDIT-C is positive at ≥ 4 for men and ≥ 3 for women; ≥ 8 suggests
+    dependence, and withdrawal needs prompt management. Source:
+    reference/clinical-rules.md §4a (US Core AUDIT-C), §6.
     """
-    m = ctx.cfg.screening.sud_auditc_min
-    text = describe.screening("AUDIT-C", obs, m, "assess for a substance use disorder")
-    ctx.new_task("C-SUD", "sud-assessment", ev.event_id, ev.time, "routine", text, ev.ref)
+    sc = ctx.cfg.screening
+    minimum = sc.sud_auditc_female_min if ctx.s.female else sc.sud_auditc_min
+    if obs.value < minimum:
+        return
+    withdrawal = contra_active(ctx, ev.time, Contra.WITHDRAWAL) is not None
+    urgent = obs.value >= sc.sud_urgent_min or withdrawal
+    priority = Priority.URGENT if urgent else Priority.ROUTINE
+    why = " with active withdrawal" if withdrawal else ""
+    text = (
+        f"AUDIT-C {obs.value} on {ctx.day(obs.time)} is ≥ {minimum}{why}; assess for a "
+        f"substance use disorder."
+    )
+    ctx.new_task("C-SUD", CareTask.SUD, ev.event_id, ev.time, priority, text, ev.ref)

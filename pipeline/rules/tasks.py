@@ -7,12 +7,20 @@ reason, so ``care.tasks`` always holds the latest version of every Task the pipe
 
 from __future__ import annotations
 
-from pipeline import describe
+from dataclasses import replace
+from datetime import datetime
+
+from pipeline.codes import TERMINAL, CareTask, Priority, Status
+from pipeline.describe import lv
 from pipeline.events import TaskUpdated
-from pipeline.outputs import TERMINAL, Rejected, TaskRecord
+from pipeline.levels import Level
+from pipeline.outputs import ReferralRecord, Rejected, TaskRecord
 from pipeline.rules.context import Ctx
-from pipeline.rules.placement import enroll
+from pipeline.rules.placement import enroll, recert
 from pipeline.state import short_id
+
+#: Case managers' notes kept per Task (the newest).
+NOTES_KEPT = 8
 
 EIE = "entered-in-error"
 
@@ -36,7 +44,7 @@ def allowed(task_code: str, old: str, new: str) -> bool:
     """Whether ``old → new`` is a legal move for a Task with this code."""
     if new == EIE:
         return old != EIE
-    moves = REFERRAL_MOVES if task_code == "fulfill" else CASE_MOVES
+    moves = REFERRAL_MOVES if task_code == CareTask.FULFILL else CASE_MOVES
     return new in moves.get(old, frozenset())
 
 
@@ -49,23 +57,36 @@ def _rejected(ev: TaskUpdated, old: str) -> Rejected:
 
 
 def on_task_update(ctx: Ctx, ev: TaskUpdated) -> Rejected | str:
-    """Apply a case manager's status change; ``IGNORED`` for a Task id never emitted.
+    """Apply a case manager's change; ``IGNORED`` for a Task id this patient's state does
+    not hold (a mistyped or forged update changes nothing anywhere).
 
-    Choices: re-sending the current status is a no-op (nothing emitted). A Task that is
-    already terminal keeps only its id and status in the state, so a legal move of a
-    terminal Task (to entered-in-error) is recorded but not re-published.
+    Choices: re-sending the current status with no new owner or note is a no-op. A Task
+    that is already terminal keeps only its id and status in the state, so a legal move of
+    a terminal Task (to entered-in-error) is recorded but not re-published. An update may
+    set ``owner`` and add a ``note``; both are kept and re-published with the Task.
     """
     task = ctx.s.tasks.get(ev.task_id)
     if task is None:
         return _closed_update(ctx, ev)
-    if ev.status == task.status:
-        return APPLIED
-    if not allowed(task.code, task.status, ev.status):
+    if ev.status != task.status and not allowed(task.code, task.status, ev.status):
         return _rejected(ev, task.status)
+    changes: dict[str, object] = {}
+    if ev.owner and ev.owner != task.owner:
+        changes["owner"] = ev.owner
+    if ev.note and (not task.notes or task.notes[-1] != ev.note):
+        changes["notes"] = (*task.notes, ev.note)[-NOTES_KEPT:]
+    if ev.status == task.status:
+        if changes:
+            ctx.republish(task, ev.time, **changes)
+        return APPLIED
+    if changes:
+        task = replace(task, **changes)  # type: ignore[arg-type]
     reason = ev.reason or f"{ev.status} by a case manager"
     new = ctx.set_status(task, ev.status, ev.time, reason)
-    if new.code == "fulfill" and new.status in TERMINAL:
+    if new.code == CareTask.FULFILL and new.status in TERMINAL:
         referral_outcome(ctx, new, ev)
+    elif new.status == Status.COMPLETED:
+        completed(ctx, new, ev)
     return APPLIED
 
 
@@ -81,37 +102,61 @@ def _closed_update(ctx: Ctx, ev: TaskUpdated) -> Rejected | str:
     return APPLIED
 
 
+def completed(ctx: Ctx, task: TaskRecord, ev: TaskUpdated) -> None:
+    """A case-management Task completed: L-SCREEN-DONE for ``suicide-risk-screen`` /
+    ``safety-plan`` (the signal it answered is resolved: it no longer holds step-downs);
+    C-RECERT again for ``recertification`` while the level is held (the next point after
+    both the completion and the completed Task's due, rules.md §7)."""
+    s = ctx.s
+    if task.code in (CareTask.SI_SCREEN, CareTask.SAFETY_PLAN):
+        s.resolved_at = max(ev.time, s.resolved_at or ev.time)
+    elif task.code == CareTask.RECERT and s.level is not None and s.level_since is not None:
+        after = max(ev.time, task.due)
+        recert(ctx, s.level, s.level_since, after, ev.event_id, f"Task/{task.id}")
+
+
 def referral_outcome(ctx: Ctx, task: TaskRecord, ev: TaskUpdated) -> None:
     """A referral Task reached a terminal status: ``completed`` is enrollment at its target
-    from the update's time (ServiceRequest completed, C-RECERT); ``rejected``/``failed``
-    revokes the ServiceRequest and opens C-REFERRAL-FAILED; ``cancelled`` or
-    ``entered-in-error`` revokes the ServiceRequest. Either way the pending referral clears.
-    """
+    from the update's time (ServiceRequest completed); ``rejected``/``failed`` revokes the
+    ServiceRequest, starts the cool-down and opens C-REFERRAL-FAILED; ``cancelled`` or
+    ``entered-in-error`` revokes the ServiceRequest. Either way the pending referral clears
+    and its ``referral-stalled`` Task closes (L-STALL-CLOSED)."""
     s = ctx.s
     if s.pending is None or s.pending.task_id != task.id or task.target is None:
         return
-    if task.status == "completed":
+    if task.status == Status.COMPLETED:
         if s.level == task.target:
-            ctx.finish_referral("completed", ev.time, f"enrolled at {describe.lv(task.target)}")
+            ctx.finish_referral(Status.COMPLETED, ev.time, f"enrolled at {lv(task.target)}")
         else:
             enroll(ctx, task.target, ev.time, ev.event_id, ev.ref)
         return
-    ctx.finish_referral("revoked", ev.time, f"referral Task {task.status}")
-    if task.status in ("rejected", "failed"):
-        referral_failed(ctx, task, ev)
+    p = s.pending
+    ctx.finish_referral(Status.REVOKED, ev.time, f"referral Task {task.status}")
+    if task.status in (Status.REJECTED, Status.FAILED):
+        failed(ctx, p, task.status, ev.time, ev.event_id, ev.ref or f"Task/{task.id}")
 
 
-def referral_failed(ctx: Ctx, task: TaskRecord, ev: TaskUpdated) -> None:
-    """C-REFERRAL-FAILED: a referral Task updated to ``rejected`` or ``failed`` → an urgent
-    ``referral-failed`` Task due in one day to find another placement.
+def failed(
+    ctx: Ctx, p: ReferralRecord, status: str, when: datetime, trigger: str, focus: str
+) -> None:
+    """The cool-down starts (rules.md §4), then C-REFERRAL-FAILED."""
+    phq = [o for o in ctx.s.obs if o.inst == "phq9" and o.time <= p.authored]
+    ctx.cool(p.level, when, phq[-1].value if phq else None)
+    referral_failed(ctx, p.level, status, when, trigger, focus)
+
+
+def referral_failed(
+    ctx: Ctx, target: Level, status: str, when: datetime, trigger: str, focus: str
+) -> None:
+    """C-REFERRAL-FAILED: a referral Task updated to ``rejected`` or ``failed`` (by a case
+    manager or by expiry) → an urgent ``referral-failed`` Task due in one day to find
+    another placement.
 
     Rationale: when the indicated level is not available, place at the next available
     level and record the variance. Source: reference/clinical-rules.md §3d (Anthem
     CG-BEH-04, http://www.anthem.com/ca/medicalpolicies/guidelines/gl_pw_c164430.htm),
     §8 rule 11.
     """
-    assert task.target is not None
-    text = describe.referral_failed(task.target, task.status, ev.time)
-    focus = ev.ref or f"Task/{task.id}"
-    ctx.new_task("C-REFERRAL-FAILED", "referral-failed", ev.event_id, ev.time, "urgent", text,
-                 focus)  # fmt: skip
+    text = f"The referral to {lv(target)} was {status} on {ctx.day(when)}; find another placement."
+    ctx.new_task("C-REFERRAL-FAILED", CareTask.REFERRAL_FAILED, trigger, when, Priority.URGENT,
+                 text, focus)  # fmt: skip
