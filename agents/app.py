@@ -21,6 +21,8 @@ from typing import Any
 import faust
 
 from agents.faust_fixes import apply_faust_fixes
+from agents.headers import source_of
+from agents.reporting import IgnoredCounts
 from agents.settings import Settings
 from agents.state_store import DeadlineIndex, hour_of
 from pipeline.config import RuleConfig
@@ -34,6 +36,9 @@ from schemas.outbound import render
 from schemas.wire import decode_event, encode_event
 
 log = logging.getLogger("carepath.agents")
+
+#: Seconds between the info lines that count ignored input (only when the count changed).
+IGNORED_LOG_INTERVAL = 60.0
 
 
 def faust_settings(s: Settings) -> dict[str, Any]:
@@ -102,10 +107,12 @@ class Pipeline:
         )
         self.index = DeadlineIndex(self.states)  # one changelog: writes keep their order
         self.decoded = DecodedStates()
+        self.ignored = IgnoredCounts()
         self.app.agent(self.inbound, name="ingest")(self.ingest_agent)
         self.app.agent(self.events, name="transitions")(self.transition_agent)
         if settings.tick_interval > 0:
             self.app.timer(settings.tick_interval, on_leader=True)(self.send_ticks)
+        self.app.timer(IGNORED_LOG_INTERVAL)(self.log_ignored)
 
     def _topics(self) -> None:
         s, t = self.s, self.app.topic
@@ -158,10 +165,21 @@ class Pipeline:
             await self.guarded(event, self.ingest_one(event))
 
     async def ingest_one(self, event: Any) -> None:
-        value = event.message.value
-        raw = value if isinstance(value, bytes) else b""
-        result = ingest(raw, self.limits, self.s.base_url)
-        headers = list(event.message.headers or [])
+        msg = event.message
+        raw = msg.value if isinstance(msg.value, bytes) else b""
+        source = source_of(msg.headers)
+        result = ingest(raw, self.limits, self.s.base_url, rules=self.rules, source=source)
+        headers = list(msg.headers or [])
+        for item in result.ignored:  # ids only: a reason may name codes
+            self.ignored.add(item.reason)
+            log.debug(
+                "ignored %s/%s from %s[%s]@%s",
+                item.resource_type,
+                item.id,
+                msg.topic,
+                msg.partition,
+                msg.offset,
+            )
         for ev in result.events:
             await self.events.send(key=ev.patient.encode(), value=encode_event(ev), headers=headers)
         for err in result.errors:
@@ -188,6 +206,9 @@ class Pipeline:
             state = caught_up.state
         step = decide(state, decoded, self.rules)
         log.debug("%s %s -> %d outputs", KIND[type(decoded)], decoded.event_id, len(step.outputs))
+        if step.ignored:
+            self.ignored.add(step.reason)
+            log.debug("ignored %s %s (%s)", KIND[type(decoded)], decoded.event_id, decoded.ref)
         await self._commit(partition, key, step, state)
         if step.rejected is not None:
             await self.dead_letter(event, step.rejected.diagnostics, step.rejected.expression)
@@ -276,6 +297,12 @@ class Pipeline:
             after = next_deadline(step.state)
             placed[key] = hour_of(after) if after is not None else None
         self.index.consume(partition, now, placed)
+
+    async def log_ignored(self) -> None:
+        """The periodic count of ignored input by reason class (no ids, no codes)."""
+        line = self.ignored.report()
+        if line is not None:
+            log.info(line)
 
     async def send_ticks(self) -> None:
         """Live clock: the wall-clock time to every partition of ``care.events``."""

@@ -20,34 +20,50 @@ def _rules(path: str | None) -> RuleConfig:
     return load_rules(path) if path else DEFAULT_RULES
 
 
+def _source(text: str | None) -> str | None:
+    if text is None:
+        return None
+    if not text.strip() or text != text.strip():
+        raise ValueError(f"--source {text!r}: a non-empty name without surrounding spaces")
+    return text
+
+
 def _cmd_replay(args: argparse.Namespace) -> int:
-    from agents.replay import existing, parse_until, replay
+    from agents.replay import Sinks, existing, parse_until, replay
+    from agents.reporting import timezone_notice
     from schemas.ingest import Limits
 
     for p in args.events:
         existing(p)
     until = parse_until(args.until) if args.until else None
+    source = _source(args.source)
     rules = _rules(args.rules)
     settings = Settings()
     limits = Limits(max_bytes=settings.max_bytes, max_depth=settings.max_depth)
+    notice = timezone_notice(rules)
+    if notice:
+        print(f"replay: {notice}", file=sys.stderr)
     if args.broker:
         from agents.remote import remote_replay
 
-        return remote_replay(args, settings, until)
-    engine = replay(
-        args.events, args.out, args.dead_letter, until, rules, limits, settings.base_url
-    )
+        return remote_replay(args, settings, until, rules)
+    sinks = Sinks(args.out, args.dead_letter, args.ignored)
+    engine = replay(args.events, sinks, until, rules, limits, settings.base_url, source)
     print(f"replay: {engine.stats.summary()}", file=sys.stderr)
     return 0
 
 
 def _cmd_worker(args: argparse.Namespace) -> int:
+    from agents.reporting import timezone_notice
     from agents.worker import run_worker
 
     overrides = {"rules": args.rules} if args.rules else {}
     settings = Settings(**overrides)
-    _rules(str(settings.rules) if settings.rules else None)  # refuse a bad file at start
-    return run_worker(settings)
+    rules = _rules(str(settings.rules) if settings.rules else None)  # refuse a bad file now
+    notice = timezone_notice(rules)
+    if notice:
+        print(f"worker: {notice}", file=sys.stderr)
+    return run_worker(settings, rules)
 
 
 def _cmd_broker(args: argparse.Namespace) -> int:
@@ -106,7 +122,12 @@ def build_parser() -> argparse.ArgumentParser:
     rp = sub.add_parser("replay", help="replay NDJSON event files (embedded, or via a broker)")
     rp.add_argument("events", nargs="+", help="NDJSON files; - for standard input")
     rp.add_argument("--out", required=True, help="NDJSON of emitted Tasks/ServiceRequests")
-    rp.add_argument("--dead-letter", help="NDJSON of dead-letter records (default: stderr)")
+    rp.add_argument(
+        "--dead-letter",
+        help="NDJSON of dead-letter records (default: source and diagnostics on stderr)",
+    )
+    rp.add_argument("--ignored", help="NDJSON of ignored resources and events, with reasons")
+    rp.add_argument("--source", help="the source of every input document (patient keys)")
     rp.add_argument("--until", help="final clock tick, e.g. 2026-05-01T00:00:00Z")
     rp.add_argument("--rules", help="rules TOML file")
     rp.add_argument("--broker", help="kafka://HOST:PORT of a running worker's broker")
@@ -126,9 +147,12 @@ def build_parser() -> argparse.ArgumentParser:
     tp = sub.add_parser("tasks", help="print the open worklist from care.tasks")
     tp.add_argument("--broker", help="kafka://HOST:PORT (default: CAREPATH_BROKER)")
     tp.add_argument("--all", action="store_true", help="include closed tasks")
-    tp.add_argument("--patient", help="only this patient")
-    tp.add_argument("--json", action="store_true", help="NDJSON instead of a table")
-    tp.add_argument("--file", help="read Tasks from an NDJSON file instead of Kafka")
+    tp.add_argument("--patient", help="only this patient (key, or the id of Patient/<id>)")
+    tp.add_argument("--file", help="read Tasks and ServiceRequests from NDJSON, not Kafka")
+    form = tp.add_mutually_exclusive_group()
+    form.add_argument("--wide", action="store_true", help="one line a task, nothing wrapped")
+    form.add_argument("--csv", action="store_true", help="CSV with a header row")
+    form.add_argument("--json", action="store_true", help="one JSON object a task (NDJSON)")
     tp.set_defaults(func=_cmd_tasks)
 
     sub.add_parser("rules", help="print the rule table (Markdown)").set_defaults(func=_cmd_rules)

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from agents.reporting import Ignored, from_ref, reason_class, top_reasons
 from pipeline.config import RuleConfig
 from pipeline.decide import Step, advance, decide
 from pipeline.events import KIND
@@ -26,7 +27,8 @@ class Stats:
     one dead letter), else ``recognized`` (at least one event, contract §3), else
     ``ignored_documents`` (valid FHIR, nothing recognized). ``ignored`` counts resources
     (a Bundle's entries one by one), ``ignored_events`` the events the rules pass over (an
-    update of a Task the pipeline never emitted, anything after a death)."""
+    update of a Task the pipeline never emitted, anything after a death); ``reasons``
+    counts both by :func:`~agents.reporting.reason_class`."""
 
     documents: int = 0
     recognized: int = 0
@@ -35,6 +37,7 @@ class Stats:
     events: Counter[str] = field(default_factory=Counter)
     ignored: int = 0
     ignored_events: int = 0
+    reasons: Counter[str] = field(default_factory=Counter)
     duplicates: int = 0
     dead_letters: int = 0
     outputs: int = 0
@@ -46,7 +49,7 @@ class Stats:
             f"{self.ignored_documents} ignored, {self.dead_lettered} dead-lettered; "
             f"events: {kinds}; ignored resources {self.ignored}, events {self.ignored_events}; "
             f"duplicates {self.duplicates}; dead letters {self.dead_letters}; "
-            f"outputs {self.outputs}"
+            f"outputs {self.outputs}; ignored by reason: {top_reasons(self.reasons)}"
         )
 
 
@@ -56,6 +59,8 @@ class Result:
 
     outputs: list[Output] = field(default_factory=list)
     errors: list[InvalidInput | Rejected] = field(default_factory=list)
+    #: ignored resources (boundary) and events (rules), with their reasons
+    ignored: list[Ignored] = field(default_factory=list)
 
 
 #: ``freeze_every`` for batch replays (``carepath replay``, ``carepath bench``).
@@ -74,12 +79,19 @@ class Engine:
     """
 
     def __init__(
-        self, rules: RuleConfig, limits: Limits, base: str, *, freeze_every: int = 0
+        self,
+        rules: RuleConfig,
+        limits: Limits,
+        base: str,
+        *,
+        freeze_every: int = 0,
+        source: str | None = None,
     ) -> None:
         self.rules = rules
         self.limits = limits
         self.base = base
         self.freeze_every = freeze_every
+        self.source = source  # the channel source of every document (contract §2)
         self.states: dict[str, PatientState] = {}
         self.stats = Stats()
 
@@ -90,24 +102,30 @@ class Engine:
         stats.documents += 1
         if self.freeze_every and stats.documents % self.freeze_every == 0:
             gc.freeze()
-        ing: Ingested = ingest(raw, self.limits, self.base)
+        rules = self.rules
+        ing: Ingested = ingest(raw, self.limits, self.base, rules=rules, source=self.source)
         result = Result(errors=list(ing.errors)) if ing.errors else Result()
-        outputs, errors = result.outputs, result.errors
-        states, rules, kinds = self.states, self.rules, stats.events
-        ignored, duplicates = 0, 0
+        outputs, errors, skipped = result.outputs, result.errors, result.ignored
+        states, kinds = self.states, stats.events
+        duplicates = 0
+        for item in ing.ignored:
+            skipped.append(Ignored(item.resource_type, item.id, item.reason))
         for event in ing.events:
             key = event.patient
             step: Step = decide(states.get(key), event, rules)
             states[key] = step.state
             kinds[KIND[type(event)]] += 1
             duplicates += step.duplicate
-            ignored += step.ignored
+            if step.ignored:
+                stats.ignored_events += 1
+                skipped.append(from_ref(event.ref, step.reason))
             if step.outputs:
                 outputs.extend(step.outputs)
             if step.rejected is not None:
                 errors.append(step.rejected)
-        stats.ignored += ing.ignored
-        stats.ignored_events += ignored
+        if skipped:
+            stats.ignored += len(ing.ignored)
+            stats.reasons.update(reason_class(i.reason) for i in skipped)
         stats.duplicates += duplicates
         stats.outputs += len(outputs)
         stats.dead_letters += len(errors)

@@ -1,11 +1,13 @@
 """``carepath replay --broker``: the same replay through a running worker (contract §9).
 
-Publishes every input line to ``care.inbound`` with headers ``carepath-run`` (a run id)
-and ``carepath-source`` (file:line), waits until the worker's consumer group has committed
-everything, sends the ``--until`` tick to every partition of ``care.events``, waits again,
-then writes the Tasks/ServiceRequests of the patients in its input and the dead letters of
-its own documents. The worker should run with ``CAREPATH_TICK_INTERVAL=0`` so that only
-this tick moves the clocks, as in embedded replay.
+Publishes every input line to ``care.inbound`` with headers ``carepath-run`` (a run id),
+``carepath-origin`` (file:line) and, with ``--source``, ``carepath-source`` (the channel
+source the worker keys patients by, contract §2); waits until the worker's consumer group
+has committed everything, sends the ``--until`` tick to every partition of
+``care.events``, waits again, then writes the Tasks/ServiceRequests of the patients in its
+input and the dead letters of its own documents. The worker should run with
+``CAREPATH_TICK_INTERVAL=0`` so that only this tick moves the clocks, as in embedded
+replay, and with the same rules file (patient keys and dates depend on it).
 """
 
 from __future__ import annotations
@@ -15,9 +17,14 @@ import sys
 import uuid
 from datetime import UTC, datetime
 
+import orjson
+
+from agents import headers as hdr
 from agents import kafka_io
 from agents.replay import read_lines
+from agents.reporting import dead_letter_notice
 from agents.settings import Settings
+from pipeline.config import RuleConfig
 from pipeline.events import Tick
 from schemas.deadletter import dead_letter_record, fitted
 from schemas.ingest import InvalidInput, Limits, ingest
@@ -28,27 +35,36 @@ from schemas.wire import encode_event
 _RECORD_LIMIT = 1_000_000
 
 
-def _first_patient(raw: bytes, limits: Limits, base: str) -> tuple[bytes | None, set[bytes]]:
+Record = tuple[bytes | None, bytes, list[tuple[str, bytes]]]
+
+
+def _first_patient(
+    raw: bytes, limits: Limits, base: str, rules: RuleConfig, source: str | None
+) -> tuple[bytes | None, set[bytes]]:
     """The message key (first patient of the document, so a patient's documents share a
     partition and keep their order) and every patient the document concerns."""
-    keys = [e.patient.encode() for e in ingest(raw, limits, base).events]
+    events = ingest(raw, limits, base, rules=rules, source=source).events
+    keys = [e.patient.encode() for e in events]
     return (keys[0] if keys else None), set(keys)
 
 
-def remote_replay(args: argparse.Namespace, base_settings: Settings, until: datetime | None) -> int:
+def remote_replay(
+    args: argparse.Namespace, base_settings: Settings, until: datetime | None, rules: RuleConfig
+) -> int:
+    if args.ignored:
+        raise ValueError("--ignored needs embedded mode (the worker logs its ignored counts)")
     s = Settings(**{**base_settings.model_dump(), "broker": args.broker})
     bootstrap, run = s.bootstrap, uuid.uuid4().hex
     limits = Limits(max_bytes=s.max_bytes, max_depth=s.max_depth)
     patients: set[bytes] = set()
-    records = []
+    records: list[Record] = []
     for path, n, raw in read_lines(args.events):
-        key, concerned = _first_patient(raw, limits, s.base_url)
+        key, concerned = _first_patient(raw, limits, s.base_url, rules, args.source)
         patients |= concerned
-        headers = [("carepath-run", run.encode()), ("carepath-source", f"{path}:{n}".encode())]
-        records.append((key, raw, headers))
+        records.append((key, raw, hdr.run_headers(run, path, n, args.source)))
     refused = kafka_io.publish_checked(bootstrap, s.topic_inbound, records)
     if refused:
-        _dead_letter_refused(bootstrap, s, limits, records, refused)
+        _dead_letter_refused(bootstrap, s, limits, records, refused, rules)
     sent = len(records) - len(refused)
     kafka_io.wait_committed(bootstrap, s.app_id, s.topic_inbound, args.timeout)
     kafka_io.wait_committed(bootstrap, s.app_id, s.topic_events, args.timeout)
@@ -75,8 +91,9 @@ def _dead_letter_refused(
     bootstrap: str,
     s: Settings,
     limits: Limits,
-    records: list[tuple[bytes | None, bytes, list[tuple[str, bytes]]]],
+    records: list[Record],
     refused: dict[int, str],
+    rules: RuleConfig,
 ) -> None:
     """Documents Kafka would not take never reach the worker: their dead letters are made
     here, as the worker would make them (over the size limit: the same diagnostics), and
@@ -84,12 +101,14 @@ def _dead_letter_refused(
     letters = []
     for i, why in sorted(refused.items()):
         key, raw, headers = records[i]
-        errors = [e for e in ingest(raw, limits, s.base_url).errors if e.code == "too-long"]
+        source = hdr.source_of(headers)
+        found = ingest(raw, limits, s.base_url, rules=rules, source=source).errors
+        errors = [e for e in found if e.code == "too-long"]
         err: InvalidInput | tuple[str, None] = (
             errors[0] if errors else (f"the broker refused the document: {why}", None)
         )
         code = None if errors else ("too-long" if "TooLarge" in why else "exception")
-        path, _, line = dict(headers)["carepath-source"].decode().rpartition(":")
+        path, _, line = (hdr.header(headers, hdr.ORIGIN) or b":0").decode().rpartition(":")
         place: dict[str, object] = {"file": path, "line": int(line), "refused_by": s.topic_inbound}
         now = datetime.now(UTC).isoformat()
         rec = dead_letter_record(err, raw, place, now, limits.max_bytes, code)
@@ -108,15 +127,31 @@ def _write_outputs(bootstrap: str, s: Settings, patients: set[bytes], out: str) 
     return n
 
 
+def _notice(rec: kafka_io.Record) -> str:
+    """The stderr line of a dead letter, placed by its document's file and line."""
+    origin = hdr.header(rec.headers, hdr.ORIGIN)
+    where = origin.decode("utf-8", "replace") if origin else None
+    try:
+        return dead_letter_notice(orjson.loads(rec.value), where)
+    except orjson.JSONDecodeError:
+        return f"dead letter {where or rec.offset}: unreadable record"
+
+
 def _write_dead_letters(bootstrap: str, s: Settings, run: str, path: str | None) -> int:
+    """The run's dead letters to ``path``; without one, their source and diagnostics only
+    to standard error (never the raw document)."""
     n = 0
-    f = open(path, "wb") if path else sys.stderr.buffer  # noqa: SIM115
+    f = open(path, "wb") if path else None  # noqa: SIM115
     try:
         for rec in kafka_io.read_topic(bootstrap, s.topic_deadletter):
-            if dict(rec.headers).get("carepath-run") == run.encode():
+            if hdr.header(rec.headers, hdr.RUN) != run.encode():
+                continue
+            n += 1
+            if f is not None:
                 f.write(rec.value + b"\n")
-                n += 1
+            else:
+                print(_notice(rec), file=sys.stderr)
     finally:
-        if path:
+        if f is not None:
             f.close()
     return n

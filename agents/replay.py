@@ -2,7 +2,9 @@
 
 Reads NDJSON in file order, runs ingest and decide in one process with no broker, writes
 one FHIR resource per line in emission order. Byte-identical output for the same inputs and
-rules: output content depends only on event time, never on the wall clock.
+rules: output content depends only on event time, never on the wall clock. Without a
+dead-letter file, standard error gets each dead letter's source and diagnostics only, never
+the document; ``--ignored`` gets one line per ignored resource or event with its reason.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import ExitStack
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
@@ -17,6 +20,7 @@ from typing import IO
 import orjson
 
 from agents.engine import REPLAY_FREEZE_EVERY, Engine
+from agents.reporting import dead_letter_notice, ignored_line
 from pipeline.config import RuleConfig
 from pipeline.outputs import Output, Rejected
 from schemas.deadletter import dead_letter_record
@@ -38,17 +42,25 @@ def read_lines(paths: list[str]) -> Iterator[tuple[str, int, bytes]]:
                 stream.close()
 
 
-def dead_letter_line(
+def dead_letter(
     err: InvalidInput | Rejected, raw: bytes, source: dict[str, object], limits: Limits
-) -> bytes:
+) -> dict[str, object]:
     received = datetime.now(UTC).isoformat()
     if isinstance(err, Rejected):
-        rec = dead_letter_record(
+        return dead_letter_record(
             (err.diagnostics, err.expression), raw, source, received, limits.max_bytes
         )
-    else:
-        rec = dead_letter_record(err, err.raw, source, received, limits.max_bytes)
-    return orjson.dumps(rec) + b"\n"
+    return dead_letter_record(err, err.raw, source, received, limits.max_bytes)
+
+
+@dataclass(frozen=True, slots=True)
+class Sinks:
+    """Where a replay writes: outputs, dead letters (``None``: notices on standard
+    error), ignored records (``None``: counted only)."""
+
+    out: str
+    dead_letter: str | None = None
+    ignored: str | None = None
 
 
 def write_outputs(out: IO[bytes], outputs: list[Output], base: str) -> None:
@@ -58,28 +70,40 @@ def write_outputs(out: IO[bytes], outputs: list[Output], base: str) -> None:
 
 def replay(
     inputs: list[str],
-    out_path: str,
-    dlq_path: str | None,
+    sinks: Sinks,
     until: datetime | None,
     rules: RuleConfig,
     limits: Limits,
     base: str,
+    source: str | None = None,
 ) -> Engine:
-    engine = Engine(rules, limits, base, freeze_every=REPLAY_FREEZE_EVERY)
+    """Replay ``inputs``; ``source`` is every document's channel source (``--source``)."""
+    engine = Engine(rules, limits, base, freeze_every=REPLAY_FREEZE_EVERY, source=source)
     with ExitStack() as stack:
-        out = stack.enter_context(open(out_path, "wb"))
-        dlq: IO[bytes] = (
-            stack.enter_context(open(dlq_path, "wb")) if dlq_path else sys.stderr.buffer
-        )
+        out = stack.enter_context(open(sinks.out, "wb"))
+        dlq = stack.enter_context(open(sinks.dead_letter, "wb")) if sinks.dead_letter else None
+        ign = stack.enter_context(open(sinks.ignored, "wb")) if sinks.ignored else None
         for path, n, raw in read_lines(inputs):
             result = engine.feed(raw)
             write_outputs(out, result.outputs, base)
-            source: dict[str, object] = {"file": path, "line": n}
+            if not (result.errors or (ign and result.ignored)):
+                continue
+            where: dict[str, object] = {"file": path, "line": n}
             for err in result.errors:
-                dlq.write(dead_letter_line(err, raw, source, limits))
+                _write_dead_letter(dlq, dead_letter(err, raw, where, limits))
+            if ign is not None:
+                for item in result.ignored:
+                    ign.write(ignored_line(item, where))
         if until is not None:
             write_outputs(out, engine.tick(until), base)
     return engine
+
+
+def _write_dead_letter(dlq: IO[bytes] | None, record: dict[str, object]) -> None:
+    if dlq is not None:
+        dlq.write(orjson.dumps(record) + b"\n")
+    else:
+        print(dead_letter_notice(record), file=sys.stderr)
 
 
 def parse_until(text: str) -> datetime:

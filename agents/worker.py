@@ -9,11 +9,13 @@ import faust
 from agents import kafka_io
 from agents.app import Pipeline
 from agents.settings import Settings
-from pipeline.config import DEFAULT_RULES, load_rules
+from pipeline.config import DEFAULT_RULES, RuleConfig, load_rules
 
 
-def build(settings: Settings) -> Pipeline:
-    rules = load_rules(settings.rules) if settings.rules else DEFAULT_RULES
+def build(settings: Settings, rules: RuleConfig | None = None) -> Pipeline:
+    """The pipeline for ``settings``; ``rules`` default to the file ``settings.rules``."""
+    if rules is None:
+        rules = load_rules(settings.rules) if settings.rules else DEFAULT_RULES
     return Pipeline(settings, rules)
 
 
@@ -31,8 +33,8 @@ class QuietWorker(faust.Worker):
         super().on_setup_root_logger(logger, level)
 
 
-def run_worker(settings: Settings) -> int:
-    pipeline = build(settings)
+def run_worker(settings: Settings, rules: RuleConfig | None = None) -> int:
+    pipeline = build(settings, rules)
     n = settings.partitions
     topics = (
         settings.topic_events,

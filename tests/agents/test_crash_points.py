@@ -23,6 +23,7 @@ from typing import Any
 import orjson
 
 from agents.app import Pipeline
+from agents.reporting import IgnoredCounts
 from agents.settings import Settings
 from agents.state_store import DeadlineIndex
 from pipeline.config import DEFAULT_RULES
@@ -71,6 +72,7 @@ def _pipeline(table: dict[bytes, bytes], ops: list[Op]) -> Pipeline:
     p.limits = Limits(max_bytes=p.s.max_bytes, max_depth=p.s.max_depth)
     p.states = Changelog(ops, table)
     p.index = DeadlineIndex(p.states)
+    p.ignored = IgnoredCounts()
     p.tasks = p.referrals = p.deadletter = p.events = Sink(ops)  # type: ignore[assignment]
     return p
 

@@ -79,7 +79,7 @@ def test_hostile_corpus_through_a_worker(
     assert n_file == len(records) == mixed.invalid == len(replayed.dead)
     per_line: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for headers, rec in records:
-        per_line[int(headers["carepath-source"].rsplit(b":", 1)[1])].append(rec)
+        per_line[int(headers["carepath-origin"].rsplit(b":", 1)[1])].append(rec)
         assert len(orjson.dumps(rec)) < 1_000_000
     found = [p for n, e in enumerate(mixed.expected, 1) for p in problems(e, per_line.get(n, []))]
     assert found == [], "\n".join(found[:40])
@@ -96,7 +96,7 @@ def test_empty_and_tombstone_messages(kafka_bootstrap: str, tmp_path: Path) -> N
         inbound = worker.wenv.topic("care.inbound")
         prod = kafka_io.producer(kafka_bootstrap)
         for i, value in enumerate([b"", None]):
-            headers = [("carepath-run", run), ("carepath-source", f"empty:{i}".encode())]
+            headers = [("carepath-run", run), ("carepath-origin", f"empty:{i}".encode())]
             prod.send(inbound, key=b"k", value=value, headers=headers)
         prod.flush()
         prod.close()

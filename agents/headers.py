@@ -1,0 +1,44 @@
+"""Kafka record headers of ``care.inbound`` (contract §2, §9): one name per concept."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+#: The system that sent the document (the channel's identity: patient keys, contract §2).
+SOURCE = "carepath-source"
+#: ``replay --broker``: the run a published document belongs to.
+RUN = "carepath-run"
+#: ``replay --broker``: where the document came from, ``file:line``.
+ORIGIN = "carepath-origin"
+
+Headers = Mapping[str, bytes] | Iterable[tuple[str, bytes]] | None
+
+
+def header(headers: Headers, name: str) -> bytes | None:
+    """The last value of header ``name`` (Kafka allows repeats), or ``None``."""
+    if headers is None:
+        return None
+    items = headers.items() if isinstance(headers, Mapping) else headers
+    found = None
+    for key, value in items:
+        if key == name:
+            found = value
+    return found
+
+
+def source_of(headers: Headers) -> str | None:
+    """The channel source from ``carepath-source``: ``None`` when absent or blank."""
+    value = header(headers, SOURCE)
+    if not value:
+        return None
+    text = value.decode("utf-8", "replace").strip()
+    return text or None
+
+
+def run_headers(run: str, path: str, line: int, source: str | None) -> list[tuple[str, bytes]]:
+    """``replay --broker``: the headers of one published document (run id, origin, and the
+    channel source when ``--source`` names one)."""
+    headers = [(RUN, run.encode()), (ORIGIN, f"{path}:{line}".encode())]
+    if source is not None:
+        headers.append((SOURCE, source.encode()))
+    return headers
