@@ -1,94 +1,159 @@
-"""``carepath tasks``: the case manager's open worklist from ``care.tasks``.
+"""``carepath tasks``: the case manager's worklist from ``care.tasks`` (or a replay file).
 
 The latest version of each Task (by id, in topic order), open ones only unless ``--all``,
-sorted by priority (stat, asap, urgent, routine) and then due time.
+most urgent priority first (stat, asap, urgent, routine), then by due time. A referral
+Task shows the level it refers to (``refer to IOP``, from its ServiceRequest on
+``care.referrals``); a patient shows by key (``for.identifier``) and name when known.
+Rendering (table, CSV, JSON) is in :mod:`agents.worklist_view`.
 """
 
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
 from agents import kafka_io
 from agents.settings import Settings
-from pipeline.outputs import TERMINAL
+from agents.worklist_view import render
+from pipeline.codes import PRIORITY_RANK, TERMINAL, Business, CareTask
 
-PRIORITY = {"stat": 0, "asap": 1, "urgent": 2, "routine": 3}
 Json = dict[str, Any]
 
-
-def latest(values: Iterable[bytes]) -> list[Json]:
-    tasks: dict[str, Json] = {}
-    for v in values:
-        doc = orjson.loads(v)
-        if doc.get("resourceType") == "Task":
-            tasks[doc["id"]] = doc
-    return list(tasks.values())
+#: How a target level reads in a Task label ("refer to IOP").
+LEVEL_NAMES = {"inpatient": "inpatient", "php": "PHP", "iop": "IOP", "op": "OP"}
 
 
-def worklist(
-    tasks: list[Json], include_closed: bool = False, patient: str | None = None
-) -> list[Json]:
-    rows = [t for t in tasks if include_closed or t.get("status") not in TERMINAL]
-    if patient:
-        rows = [t for t in rows if t.get("for", {}).get("reference") == f"Patient/{patient}"]
-    return sorted(rows, key=lambda t: (PRIORITY.get(t.get("priority", ""), 9), _due(t), t["id"]))
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One Task as the worklist shows it."""
+
+    id: str
+    due: str
+    priority: str
+    patient: str  # the patient key (``<source>|<id>`` or ``<id>``)
+    display: str  # the patient's name, or ""
+    task: str  # care-task code, or "refer to IOP" for a referral Task
+    code: str
+    target: str  # referral Tasks: the level code, else ""
+    status: str
+    business_status: str
+    owner: str
+    rule: str
+    authored: str
+    description: str
+
+    @property
+    def overdue(self) -> bool:
+        return self.business_status == Business.OVERDUE
 
 
-def _due(t: Json) -> str:
-    return str(t.get("restriction", {}).get("period", {}).get("end", ""))
+@dataclass(slots=True)
+class Latest:
+    """The latest Task of each id and the level of each ServiceRequest seen."""
+
+    tasks: dict[str, Json]
+    levels: dict[str, str]  # "ServiceRequest/<id>" → level code
+
+    def add(self, values: Iterable[bytes]) -> Latest:
+        for v in values:
+            doc = orjson.loads(v)
+            kind = doc.get("resourceType")
+            if kind == "Task":
+                self.tasks[doc["id"]] = doc
+            elif kind == "ServiceRequest":
+                self.levels[f"ServiceRequest/{doc['id']}"] = _first_code(doc.get("code"))
+        return self
+
+    def unknown_referrals(self) -> bool:
+        """Whether some referral Task's ServiceRequest has not been seen."""
+        return any(
+            _first_code(t.get("code")) == CareTask.FULFILL and _focus(t) not in self.levels
+            for t in self.tasks.values()
+        )
 
 
-def _code(t: Json) -> str:
-    coding = (t.get("code", {}).get("coding") or [{}])[0]
+def latest(values: Iterable[bytes]) -> Latest:
+    return Latest({}, {}).add(values)
+
+
+def _first_code(concept: Any) -> str:
+    coding = ((concept or {}).get("coding") or [{}])[0]
     return str(coding.get("code", ""))
 
 
-def _rule(t: Json) -> str:
-    return str(((t.get("reasonCode", {}).get("coding") or [{}])[0]).get("code", ""))
+def _focus(t: Json) -> str:
+    return str((t.get("focus") or {}).get("reference", ""))
 
 
-def table(rows: list[Json]) -> str:
-    width = shutil.get_terminal_size((160, 20)).columns
-    head = ("DUE", "PRIORITY", "PATIENT", "TASK", "STATUS", "RULE", "DESCRIPTION")
-    lines = [head]
-    for t in rows:
-        patient = t.get("for", {}).get("reference", "").removeprefix("Patient/")
-        lines.append(
-            (
-                _due(t),
-                t.get("priority", ""),
-                patient,
-                _code(t),
-                t.get("status", ""),
-                _rule(t),
-                t.get("description", ""),
-            )
-        )
-    widths = [max(len(r[i]) for r in lines) for i in range(len(head) - 1)]
-    out = []
-    for r in lines:
-        text = "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) + "  " + r[-1]
-        out.append(text[:width])
-    out.append(f"{len(rows)} task(s)")
-    return "\n".join(out)
+def to_row(t: Json, levels: dict[str, str]) -> Row:
+    code = _first_code(t.get("code"))
+    target = levels.get(_focus(t), "") if code == CareTask.FULFILL else ""
+    if code == CareTask.FULFILL:
+        task = f"refer to {LEVEL_NAMES.get(target, target)}" if target else "refer"
+    else:
+        task = code
+    subject = t.get("for") or {}
+    owner = t.get("owner") or {}
+    return Row(
+        id=str(t.get("id", "")),
+        due=str(((t.get("restriction") or {}).get("period") or {}).get("end", "")),
+        priority=str(t.get("priority", "")),
+        patient=patient_key(subject),
+        display=str(subject.get("display", "")),
+        task=task,
+        code=code,
+        target=target,
+        status=str(t.get("status", "")),
+        business_status=str((t.get("businessStatus") or {}).get("text", "")),
+        owner=str(owner.get("display") or owner.get("reference") or ""),
+        rule=_first_code(t.get("reasonCode")),
+        authored=str(t.get("authoredOn", "")),
+        description=str(t.get("description", "")),
+    )
+
+
+def patient_key(subject: Json) -> str:
+    """The patient key of ``for``: its identifier's value, else the reference's id."""
+    key = (subject.get("identifier") or {}).get("value")
+    if key:
+        return str(key)
+    return str(subject.get("reference", "")).removeprefix("Patient/")
+
+
+def _order(r: Row) -> tuple[int, str, str]:
+    return (-PRIORITY_RANK.get(r.priority, -1), r.due, r.id)
+
+
+def worklist(found: Latest, include_closed: bool = False, patient: str | None = None) -> list[Row]:
+    """The rows to show, most urgent first; ``patient`` is a key or a ``Patient/<id>`` id."""
+    rows = [
+        to_row(t, found.levels)
+        for t in found.tasks.values()
+        if include_closed or t.get("status") not in TERMINAL
+    ]
+    if patient:
+        rows = [r for r in rows if patient in (r.patient, r.patient.rpartition("|")[2])]
+    return sorted(rows, key=_order)
+
+
+def _values(settings: Settings, args: argparse.Namespace) -> Latest:
+    if args.file:
+        with open(args.file, "rb") as f:
+            return latest(ln for ln in f if ln.strip())
+    bootstrap = settings.bootstrap
+    found = latest(r.value for r in kafka_io.read_topic(bootstrap, settings.topic_tasks))
+    if found.unknown_referrals():  # only then: the referrals topic is the larger read
+        found.add(r.value for r in kafka_io.read_topic(bootstrap, settings.topic_referrals))
+    return found
 
 
 def print_worklist(settings: Settings, args: argparse.Namespace) -> int:
-    if args.file:
-        with open(args.file, "rb") as f:
-            values: list[bytes] = [ln for ln in f if ln.strip()]
-    else:
-        values = [r.value for r in kafka_io.read_topic(settings.bootstrap, settings.topic_tasks)]
-    rows = worklist(latest(values), args.all, args.patient)
-    if args.json:
-        for t in rows:
-            sys.stdout.buffer.write(orjson.dumps(t) + b"\n")
-    else:
-        print(table(rows))
+    rows = worklist(_values(settings, args), args.all, args.patient)
+    form = "csv" if args.csv else "json" if args.json else "wide" if args.wide else "table"
+    sys.stdout.write(render(rows, form))
     return 0

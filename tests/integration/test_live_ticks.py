@@ -73,6 +73,7 @@ def test_tasks_command_reads_the_worklist_from_kafka(
         kafka_io.wait_committed(kafka_bootstrap, w.wenv.group, w.wenv.topic("care.inbound"), 60)
         kafka_io.wait_committed(kafka_bootstrap, w.wenv.group, w.wenv.topic("care.events"), 60)
         monkeypatch.setenv("CAREPATH_TOPIC_TASKS", w.wenv.topic("care.tasks"))
+        monkeypatch.setenv("CAREPATH_TOPIC_REFERRALS", w.wenv.topic("care.referrals"))
         assert main(["tasks", "--broker", f"kafka://{kafka_bootstrap}"]) == 0
     rows = capsys.readouterr().out.splitlines()
     assert rows[-1] == "2 task(s)"
