@@ -22,10 +22,26 @@ class Level(str, Enum):  # noqa: UP042
     def rank(self) -> int:
         return _RANK[self]
 
+    # str defines every comparison; each is replaced so no comparison is alphabetical
     def __lt__(self, other: object) -> bool:
         if not isinstance(other, Level):
             return NotImplemented
         return self.rank < other.rank
+
+    def __gt__(self, other: object) -> bool:
+        if not isinstance(other, Level):
+            return NotImplemented
+        return self.rank > other.rank
+
+    def __le__(self, other: object) -> bool:
+        if not isinstance(other, Level):
+            return NotImplemented
+        return self.rank <= other.rank
+
+    def __ge__(self, other: object) -> bool:
+        if not isinstance(other, Level):
+            return NotImplemented
+        return self.rank >= other.rank
 
 
 _RANK = {Level.OP: 0, Level.IOP: 1, Level.PHP: 2, Level.INPATIENT: 3}

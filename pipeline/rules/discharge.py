@@ -33,12 +33,10 @@ def on_discharge(ctx: Ctx, ev: PatientDischarged) -> str | None:
     if not bh:
         stays.end_medical(ctx, ev.time)
         if ev.disposition is Disposition.EXPIRED:
-            stays.death_review(ctx, ev.event_id, ev.time, ev.ref)
             stays.deceased(ctx, ev.time, ev.ref)
             return None
         return f"{ev.ref or 'Encounter'}: {ev.scope}"
-    if ev.disposition is Disposition.EXPIRED:
-        stays.death_review(ctx, ev.event_id, ev.time, ev.ref)
+    if ev.disposition is Disposition.EXPIRED:  # a death in hospital: no C-DEATH-REVIEW
         stays.deceased(ctx, ev.time, ev.ref)
         return None
     s = ctx.s
