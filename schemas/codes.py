@@ -75,8 +75,12 @@ INSTRUMENTS: Final[dict[str, tuple[Instrument, int, str]]] = {
 ITEM9_ANSWERS: Final = {"LA6568-5": 0, "LA6569-3": 1, "LA6570-1": 2, "LA6571-9": 3}
 #: C-SSRS "suicide risk level" answers (LOINC LL465-6).
 CSSRS_ANSWERS: Final = {"LA9194-7": Risk.LOW, "LA6751-7": Risk.MODERATE, "LA9193-9": Risk.HIGH}
-#: Words accepted as a code or text, compared after ``strip().lower()``.
+#: Words accepted as a code or text, compared after ``strip().lower()``. A negative screen
+#: (``none``, ``no risk``, ``negative``) is an assessment with value 0, never a dead letter.
 CSSRS_WORDS: Final = {
+    "none": Risk.NONE,
+    "no risk": Risk.NONE,
+    "negative": Risk.NONE,
     "low": Risk.LOW,
     "moderate": Risk.MODERATE,
     "high": Risk.HIGH,

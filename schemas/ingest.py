@@ -4,40 +4,61 @@
 pipeline uses (type and format), so a typical resource costs a few microseconds; full
 FHIR validation with ``fhir.resources`` (~300 µs) would cost ten times the per-event
 budget. Shapes (contract §2): a bare resource, a message Bundle, or a
-collection/batch/transaction Bundle. Kinds (contract §3) are read by the
-modules of :mod:`schemas.inbound`; invalid input (contract §6) becomes one ``InvalidInput`` per
-problem.
+collection/batch/transaction Bundle. Kinds (contract §3) are read by the modules of
+:mod:`schemas.inbound`; invalid input (contract §6) becomes one ``InvalidInput`` per
+problem, and every valid resource that is no recognized kind one ``IgnoredResource`` with
+its reason.
+
+``rules`` gives the site time zone (a date alone is 00:00 local), the identity settings
+and the scope lists; ``source`` is the channel source of the document (the Kafka header
+``carepath-source``, ``replay --source``), the first choice for the patient key's source
+(contract §2).
 """
 
 from __future__ import annotations
 
-from schemas.codes import level_table
+from pipeline.config import DEFAULT_RULES, RuleConfig
 from schemas.inbound.bundle import bundle_into
-from schemas.inbound.dispatch import HANDLERS, resource_into
-from schemas.inbound.fields import TYPE_RE, Ctx, Json
+from schemas.inbound.context import Ctx, Env, env_of, meta_source
+from schemas.inbound.dispatch import HANDLERS, invalid, resource_into
+from schemas.inbound.fields import TYPE_RE, Json
 from schemas.inbound.parse import DocumentProblem, parse_document
-from schemas.inbound.problem import show
-from schemas.inbound.types import Ingested, InvalidInput, Limits
+from schemas.inbound.problem import Problem, show
+from schemas.inbound.types import IgnoredResource, Ingested, InvalidInput, Limits
 
-__all__ = ["DEFAULT_BASE", "Ingested", "InvalidInput", "Limits", "ingest"]
+__all__ = [
+    "DEFAULT_BASE",
+    "IgnoredResource",
+    "Ingested",
+    "InvalidInput",
+    "Limits",
+    "ingest",
+]
 
 DEFAULT_BASE = "http://carepath.example.org/fhir"
 _DEFAULT_LIMITS = Limits()
 
 
-def ingest(raw: bytes, limits: Limits = _DEFAULT_LIMITS, base: str = DEFAULT_BASE) -> Ingested:
-    """Events, ignored count and errors for one inbound document (never raises)."""
+def ingest(
+    raw: bytes,
+    limits: Limits = _DEFAULT_LIMITS,
+    base: str = DEFAULT_BASE,
+    *,
+    rules: RuleConfig = DEFAULT_RULES,
+    source: str | None = None,
+) -> Ingested:
+    """Events, ignored resources and errors for one inbound document (never raises)."""
     data = raw if isinstance(raw, bytes) else _as_bytes(raw)
     out = Ingested()
     try:
         doc = parse_document(data, limits.max_bytes, limits.max_depth)
-        _document_into(out, doc, data, base)
+        _document_into(out, doc, data, env_of(rules, base), source or None)
     except DocumentProblem as p:
         out.errors.append(InvalidInput(p.message, None, data, p.code))
     except Exception as e:  # a bug here must not stop the stream (DESIGN.md convention 8)
         # the type only: an exception message may quote clinical values
         message = f"internal error while reading the document: {type(e).__name__}"
-        return Ingested([], 0, [InvalidInput(message, None, data, "exception")])
+        return Ingested([], [], [InvalidInput(message, None, data, "exception")])
     return out
 
 
@@ -49,7 +70,7 @@ def _as_bytes(raw: object) -> bytes:
     return b""
 
 
-def _document_into(out: Ingested, doc: object, raw: bytes, base: str) -> None:
+def _document_into(out: Ingested, doc: object, raw: bytes, env: Env, source: str | None) -> None:
     if not isinstance(doc, dict):
         raise DocumentProblem(f"not a JSON object: the document is {show(doc)}", "structure")
     rtype = doc.get("resourceType")
@@ -57,18 +78,24 @@ def _document_into(out: Ingested, doc: object, raw: bytes, base: str) -> None:
         raise DocumentProblem("no resourceType: the JSON object is not a FHIR resource", "required")
     if not isinstance(rtype, str):
         raise DocumentProblem(f"resourceType must be a string, got {show(rtype)}", "structure")
-    ctx = Ctx(level_table(base))
     if rtype == "Bundle":
-        bundle_into(out, doc, raw, ctx, lambda o, d, r: _nested(o, d, r, base))
+        try:
+            fixed = source or (meta_source(doc) if env.from_meta else None)
+        except Problem as p:
+            out.errors.append(invalid(p, "Bundle", raw))
+            return
+        ctx = Ctx(env, source=fixed)
+        bundle_into(out, doc, raw, ctx, lambda o, d, r: _nested(o, d, r, env, fixed))
         return
     if rtype not in HANDLERS and not TYPE_RE.fullmatch(rtype):
         raise DocumentProblem(f"resourceType {show(rtype)} is not a FHIR resource type", "value")
-    resource_into(out, doc, rtype, ctx, rtype, raw)
+    resource_into(out, doc, rtype, Ctx(env, source=source), rtype, raw)
 
 
-def _nested(out: Ingested, doc: Json, raw: bytes, base: str) -> None:
-    """A Bundle inside a collection: handled as if it had been sent alone."""
+def _nested(out: Ingested, doc: Json, raw: bytes, env: Env, source: str | None) -> None:
+    """A Bundle inside a collection: handled as if it had been sent alone (the outer
+    document's source, if it had one, still applies)."""
     try:
-        _document_into(out, doc, raw, base)
+        _document_into(out, doc, raw, env, source)
     except DocumentProblem as p:
         out.errors.append(InvalidInput(p.message, None, raw, p.code))

@@ -1,6 +1,7 @@
 """FHIR ``dateTime``/``instant`` strings → timezone-aware UTC ``datetime`` (contract §2).
 
-Accepted: ``YYYY-MM-DD`` (00:00 UTC of that day) and ``YYYY-MM-DDThh:mm:ss[.f+](Z|±hh:mm)``.
+Accepted: ``YYYY-MM-DD`` (00:00 of that day in the site time zone, rules.md §8: a midnight
+in a DST gap moves forward) and ``YYYY-MM-DDThh:mm:ss[.f+](Z|±hh:mm)``.
 Rejected, each with its own diagnostics: a time without a zone; a partial date (``2026`` or
 ``2026-03``: FHIR allows it, but it names no day, so it cannot place an event on a
 patient's clock); an impossible date or time (``2026-02-30``, ``24:00:00``, leap second
@@ -12,8 +13,9 @@ microseconds are truncated. Diagnostics quote at most 60 characters of the value
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 
+from pipeline.clock import midnight
 from schemas.inbound.problem import Problem, show
 
 _DT = re.compile(
@@ -21,8 +23,9 @@ _DT = re.compile(
 )
 
 
-def parse_time(value: object, path: str) -> datetime:
-    """The UTC time of a FHIR dateTime at ``path``; :class:`Problem` if unusable."""
+def parse_time(value: object, path: str, tz: tzinfo) -> datetime:
+    """The UTC time of a FHIR dateTime at ``path`` (a date alone: 00:00 in ``tz``, the site
+    time zone); :class:`Problem` if unusable."""
     if not isinstance(value, str):
         raise Problem(path, f"expected a dateTime string, got {show(value)}", "structure")
     if len(value) == 20 and value[19] == "Z" and _fixed_separators(value):
@@ -30,14 +33,14 @@ def parse_time(value: object, path: str) -> datetime:
             return datetime.fromisoformat(value)
         except ValueError:
             pass  # the general path gives the diagnostics
-    return _parse(value, path)
+    return _parse(value, path, tz)
 
 
 def _fixed_separators(value: str) -> bool:
     return value[4] == value[7] == "-" and value[10] == "T" and value[13] == value[16] == ":"
 
 
-def _parse(value: str, path: str) -> datetime:
+def _parse(value: str, path: str, tz: tzinfo) -> datetime:
     m = _DT.fullmatch(value)
     if m is None:
         raise Problem(path, f"{show(value)} is not a FHIR dateTime (YYYY-MM-DDThh:mm:ss+zz:zz)")
@@ -50,9 +53,9 @@ def _parse(value: str, path: str) -> datetime:
     except ValueError as e:  # the reason without the value it may quote
         reason = str(e).split(": '")[0]
         raise Problem(path, f"{show(value)} is not a valid date/time: {reason}") from None
-    if dt.tzinfo is None:  # date only: 00:00 UTC of that day
-        return dt.replace(tzinfo=UTC)
     try:
+        if dt.tzinfo is None:  # date only: 00:00 local of that day
+            return midnight(dt.date(), tz)
         return dt.astimezone(UTC)
     except OverflowError:
         raise Problem(path, f"{show(value)} is outside the range of UTC years 1–9999") from None

@@ -1,7 +1,9 @@
 """The project schema on ``care.events``: normalized events and clock ticks as JSON.
 
 ``{"kind": "<contract §3 kind>", ...fields}``; a tick is ``{"kind": "tick", "time": ...}``.
-Times are ISO 8601 UTC; enums by value. Round-trip exact (tests/unit/test_wire.py).
+Times are ISO 8601 UTC; enums by value. A field whose name is taken by the envelope
+(``ConditionRecorded.kind``) travels under another name (``contra``). Round-trip exact
+(tests/unit/test_wire.py).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from pipeline.events import KIND, CareEvent, Disposition, Event, Instrument, Tick
+from pipeline.events import KIND, CareEvent, Contra, Disposition, Event, Instrument, Tick
 from pipeline.levels import Level
 
 BY_KIND: dict[str, type[CareEvent]] = {v: k for k, v in KIND.items()}
@@ -21,7 +23,11 @@ _ENUM_FIELDS: dict[str, type[Enum]] = {
     "level": Level,
     "instrument": Instrument,
     "disposition": Disposition,
+    "contra": Contra,
 }
+#: event field name → wire name, for fields named like the envelope's keys
+_RENAMED = {"kind": "contra"}
+_UNRENAMED = {v: k for k, v in _RENAMED.items()}
 
 
 class WireError(ValueError):
@@ -38,7 +44,7 @@ def encode_event(event: Event | Tick) -> bytes:
             value = value.isoformat()
         elif isinstance(value, Enum):
             value = value.value
-        doc[f.name] = value
+        doc[_RENAMED.get(f.name, f.name)] = value
     return orjson.dumps(doc)
 
 
@@ -55,6 +61,9 @@ def decode_event(raw: bytes) -> Event | Tick:
                 doc[name] = enum(doc[name])
         if "appointments" in doc:
             doc["appointments"] = tuple(doc["appointments"])
+        for wire_name, name in _UNRENAMED.items():
+            if wire_name in doc:
+                doc[name] = doc.pop(wire_name)
         event: Event = cls(**doc)  # type: ignore[assignment]
         return event
     except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as e:

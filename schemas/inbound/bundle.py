@@ -11,6 +11,9 @@
   (``Bundle.entry[2].resource.entry[0].resource.subject``).
 - Any other R4 type (``document``, ``*-response``…) is ignored; a ``type`` that is no
   Bundle type at all is invalid input.
+
+Every ignored document or entry is recorded with its reason; an empty collection is
+recorded as ignored too (valid, and still accounted for).
 """
 
 from __future__ import annotations
@@ -21,10 +24,12 @@ from dataclasses import replace
 import orjson
 
 from schemas.codes import BUNDLE_TYPES
-from schemas.inbound.dispatch import invalid, resource_into
-from schemas.inbound.fields import Ctx, Json, array, known, required, string
+from schemas.inbound.context import Ctx
+from schemas.inbound.dispatch import ignore, invalid, resource_into
+from schemas.inbound.fields import Json, array, known, required, string
 from schemas.inbound.message import entry_resource, message_events
 from schemas.inbound.problem import Problem
+from schemas.inbound.reasons import cut
 from schemas.inbound.types import Ingested, InvalidInput
 
 ENTRYWISE = frozenset({"collection", "batch", "transaction", "searchset", "history"})
@@ -36,20 +41,21 @@ def bundle_into(out: Ingested, doc: Json, raw: bytes, ctx: Ctx, nested: Nested) 
         btype = required(string(doc, "type", "type"), "type", "(Bundle.type is 1..1)")
         if btype != "message" and btype not in ENTRYWISE:
             known(btype, BUNDLE_TYPES, "a Bundle type", "type")
-            out.ignored += 1
+            why = "is neither a message nor a collection of entries"
+            ignore(out, doc, "Bundle", f"Bundle.type: {cut(btype)} {why}")
             return
         entries = array(doc, "entry", "entry")
         ctx.index = _index(entries)
-        events = message_events(doc, entries, ctx) if btype == "message" else None
+        result = message_events(doc, entries, ctx) if btype == "message" else None
     except Problem as p:
         out.errors.append(invalid(p, "Bundle", raw))
         return
-    if btype != "message":
-        _entries_into(out, entries, ctx, nested)
-    elif events is None:
-        out.ignored += 1
+    if result is None:
+        _entries_into(out, doc, entries, ctx, nested)
+    elif isinstance(result, str):
+        ignore(out, doc, "Bundle", result)
     else:
-        out.events.extend(events)
+        out.events.extend(result)
 
 
 def _index(entries: list[object]) -> dict[str, Json]:
@@ -67,8 +73,10 @@ def _index(entries: list[object]) -> dict[str, Json]:
     return index
 
 
-def _entries_into(out: Ingested, entries: list[object], ctx: Ctx, nested: Nested) -> None:
-    before = (len(out.events), out.ignored, len(out.errors))
+def _entries_into(
+    out: Ingested, doc: Json, entries: list[object], ctx: Ctx, nested: Nested
+) -> None:
+    before = (len(out.events), len(out.ignored), len(out.errors))
     for i, entry in enumerate(entries):
         root = f"Bundle.entry[{i}]"
         try:
@@ -85,8 +93,8 @@ def _entries_into(out: Ingested, entries: list[object], ctx: Ctx, nested: Nested
             out.errors[first:] = [_relocated(e, f"{root}.resource") for e in out.errors[first:]]
         else:
             resource_into(out, res, rtype, ctx, f"{root}.resource", entry)
-    if (len(out.events), out.ignored, len(out.errors)) == before:
-        out.ignored += 1  # an empty Bundle: valid, and still accounted for
+    if (len(out.events), len(out.ignored), len(out.errors)) == before:
+        ignore(out, doc, "Bundle", "Bundle.entry: no resource to read")
 
 
 def _relocated(err: InvalidInput, root: str) -> InvalidInput:

@@ -1,4 +1,5 @@
-"""One resource → its events, ``ignored``, or one ``InvalidInput`` (contract §3, §6)."""
+"""One resource → its events, an ignored record with its reason, or one ``InvalidInput``
+(contract §3, §6)."""
 
 from __future__ import annotations
 
@@ -6,16 +7,20 @@ from collections.abc import Callable
 
 import orjson
 
-from pipeline.events import Event
 from schemas.inbound.appointment import appointment_events
+from schemas.inbound.condition import condition_events
+from schemas.inbound.context import Ctx, enter
 from schemas.inbound.encounter import encounter_events
-from schemas.inbound.episode import episode_events, task_events
-from schemas.inbound.fields import Ctx, Json
+from schemas.inbound.episode import episode_events
+from schemas.inbound.fields import Json, own_id
 from schemas.inbound.observation import observation_events
+from schemas.inbound.patient import patient_events
 from schemas.inbound.problem import Problem
-from schemas.inbound.types import Ingested, InvalidInput
+from schemas.inbound.reasons import Outcome
+from schemas.inbound.task import task_events
+from schemas.inbound.types import IgnoredResource, Ingested, InvalidInput
 
-Handler = Callable[[Json, Ctx], list[Event] | None]
+Handler = Callable[[Json, Ctx], Outcome]
 
 #: The resource types that can be a recognized kind; every other type is ignored.
 HANDLERS: dict[str, Handler] = {
@@ -24,6 +29,8 @@ HANDLERS: dict[str, Handler] = {
     "Appointment": appointment_events,
     "EpisodeOfCare": episode_events,
     "Task": task_events,
+    "Condition": condition_events,
+    "Patient": patient_events,
 }
 
 
@@ -34,20 +41,25 @@ def invalid(problem: Problem, root: str, source: bytes | object) -> InvalidInput
     return InvalidInput(f"{expression}: {problem.message}", expression, raw, problem.code)
 
 
+def ignore(out: Ingested, res: Json, rtype: str, reason: str) -> None:
+    out.ignored.append(IgnoredResource(rtype, own_id(res), reason))
+
+
 def resource_into(
     out: Ingested, res: Json, rtype: str, ctx: Ctx, root: str, source: bytes | object
 ) -> None:
     """Add what ``res`` (located at ``root``) yields to ``out``."""
     handler = HANDLERS.get(rtype)
     if handler is None:
-        out.ignored += 1
+        ignore(out, res, rtype, f"{rtype}: not a resource type the pipeline reads")
         return
     try:
-        events = handler(res, ctx)
+        enter(ctx, res)
+        result = handler(res, ctx)
     except Problem as p:
         out.errors.append(invalid(p, root, source))
         return
-    if events is None:
-        out.ignored += 1
+    if isinstance(result, str):
+        ignore(out, res, rtype, result)
     else:
-        out.events.extend(events)
+        out.events.extend(result)

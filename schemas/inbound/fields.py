@@ -7,7 +7,6 @@ wrong type or format"); everything else in a resource is left alone, unvalidated
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from hashlib import blake2b
 from typing import Any
 
@@ -20,15 +19,6 @@ Json = dict[str, Any]
 ID_RE = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 #: FHIR resource type names (every R4 and R5 type matches; a typo like ``observation`` not)
 TYPE_RE = re.compile(r"[A-Z][A-Za-z]{1,63}")
-
-
-@dataclass(slots=True)
-class Ctx:
-    """What a reader needs beyond the resource: level codes and the enclosing bundle."""
-
-    levels: dict[tuple[str, str], Level]
-    #: fullUrl and ``Type/id`` of every entry of the enclosing Bundle → its resource.
-    index: dict[str, Json] = field(default_factory=dict)
 
 
 def obj(res: Json, key: str, path: str) -> Json | None:
@@ -92,7 +82,7 @@ def _bad_coding(items: list[Any], path: str) -> None:
         string(coding, "code", f"{where}.code")
 
 
-def level_of(value: object, path: str, ctx: Ctx) -> Level | None:
+def level_of(value: object, path: str, levels: dict[tuple[str, str], Level]) -> Level | None:
     """The first level of care (contract §4) among the codings of ``value`` (0..1 or 0..*)."""
     many = isinstance(value, list)
     items: list[Any] = value if isinstance(value, list) else [] if value is None else [value]
@@ -100,7 +90,7 @@ def level_of(value: object, path: str, ctx: Ctx) -> Level | None:
         where = f"{path}[{i}]" if many else path
         for system, code in codings(cc, where):
             if system is not None and code is not None:
-                level = ctx.levels.get((system, code))
+                level = levels.get((system, code))
                 if level is not None:
                     return level
     return None
@@ -114,16 +104,31 @@ def content_hash(res: Json) -> str:
 
 def identity(res: Json, rtype: str) -> tuple[str, str | None]:
     """(event_id, ``Type/id`` or ``None``) of a resource (contract §7)."""
+    event_id, ref, _ = versioned(res, rtype)
+    return event_id, ref
+
+
+def versioned(res: Json, rtype: str) -> tuple[str, str | None, str]:
+    """(event_id, ``Type/id`` or ``None``, version) of a resource (contract §7): the
+    version is ``meta.versionId``, else the content hash."""
     rid = string(res, "id", "id")
     if rid is None:
-        return f"{rtype}#{content_hash(res)}", None
+        digest = content_hash(res)
+        return f"{rtype}#{digest}", None, digest
     fhir_id(rid, "id")
     ref = f"{rtype}/{rid}"
     meta = obj(res, "meta", "meta")
     version = string(meta, "versionId", "meta.versionId") if meta else None
     if version is not None:
-        return f"{ref}/_history/{fhir_id(version, 'meta.versionId')}", ref
-    return f"{ref}#{content_hash(res)}", ref
+        return f"{ref}/_history/{fhir_id(version, 'meta.versionId')}", ref, version
+    digest = content_hash(res)
+    return f"{ref}#{digest}", ref, digest
+
+
+def own_id(res: Json) -> str | None:
+    """The resource's ``id`` when it is a valid FHIR id (for ignored-resource records)."""
+    rid = res.get("id")
+    return rid if isinstance(rid, str) and ID_RE.fullmatch(rid) else None
 
 
 def fhir_id(value: str, path: str) -> str:

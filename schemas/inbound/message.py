@@ -2,11 +2,14 @@
 
 The first entry must be a MessageHeader. ``eventCoding`` from the Da Vinci
 notification-event system, ``notification-admit``/``notification-discharge``, makes an
-admission/discharge of the Encounter its ``focus`` resolves to (the kind comes from the
-event code; the Encounter gives patient, time and disposition). Any other event is
-ignored. Identity: ``Bundle/<id>``, else ``identifier.value``, else a content hash; ``ref``
-is the focus Encounter. A message is one document: every entry must be well formed (an
-object, with a string ``fullUrl`` and an object ``resource`` when present), and a problem
+event of the Encounter its ``focus`` resolves to: an admission/discharge (by the event
+code) when the Encounter's class is IMP/ACUTE/NONAC, an ED visit when it is EMER/OBSENC
+(either code: an ED visit is not an admission); another class is ignored, and so is any
+other event. The Encounter gives patient, time, disposition and scope; the message's
+Condition entries whose ``encounter`` is the focus count for the scope only (they are not
+``condition`` events), and its Patient entry is context only (no ``death``). Identity:
+``Bundle/<id>``, else ``identifier.value``, else a content hash; ``ref`` is the focus
+Encounter. A message is one document: every entry must be well formed, and a problem
 anywhere dead-letters the whole message, located from the Bundle (``Bundle.entry[1]…``).
 """
 
@@ -17,25 +20,19 @@ from typing import TypeVar
 
 from pipeline.events import Event
 from schemas.codes import NOTIFICATION_EVENT
-from schemas.inbound.encounter import admitted, discharged
-from schemas.inbound.fields import (
-    ID_RE,
-    TYPE_RE,
-    Ctx,
-    Json,
-    array,
-    content_hash,
-    fhir_id,
-    obj,
-    string,
-)
+from schemas.inbound.context import Ctx, enter
+from schemas.inbound.encounter import EMERGENCY, INPATIENT, admitted, discharged, ed_visited
+from schemas.inbound.fields import ID_RE, TYPE_RE, Json, array, content_hash, fhir_id, obj, string
 from schemas.inbound.problem import Problem, show
-from schemas.inbound.refs import reference, split_reference
+from schemas.inbound.reasons import Outcome, cut
+from schemas.inbound.refs import reference, resolve
+from schemas.inbound.stay import v3_class
 
 T = TypeVar("T")
 R = TypeVar("R")
 
-_BUILDERS: dict[str, Callable[[Json, Ctx, str, str | None], Event]] = {
+Builder = Callable[[Json, Ctx, str, str | None, list[Json]], Event]
+_STAYS: dict[str, Builder] = {
     "notification-admit": admitted,
     "notification-discharge": discharged,
 }
@@ -60,25 +57,36 @@ def entry_resource(entry: object) -> Json | None:
     return res
 
 
-def message_events(doc: Json, entries: list[object], ctx: Ctx) -> list[Event] | None:
-    """The event of a message Bundle, ``None`` for another notification, or a Problem."""
+def message_events(doc: Json, entries: list[object], ctx: Ctx) -> Outcome:
+    """The event of a message Bundle, why it is ignored, or a Problem."""
     resources = [_at(j, entry_resource, e) for j, e in enumerate(entries)]
     header = _header(resources)
     coding = obj(header, "eventCoding", f"{_HEADER}.eventCoding")
     if coding is None:
         if header.get("eventUri") is not None:
-            return None
+            return "MessageHeader.eventUri: only Da Vinci eventCoding notifications are read"
         raise Problem(f"{_HEADER}.eventCoding", "required (event[x] is 1..1)", "required")
     system = string(coding, "system", f"{_HEADER}.eventCoding.system")
     code = string(coding, "code", f"{_HEADER}.eventCoding.code")
-    build = _BUILDERS.get(code or "") if system == NOTIFICATION_EVENT else None
-    if build is None:
-        return None
+    if system != NOTIFICATION_EVENT:
+        why = "is not the Da Vinci notification-event system"
+        return f"MessageHeader.eventCoding: system {cut(str(system))} {why}"
+    if code not in _STAYS:
+        why = "is not an admit or discharge notification"
+        return f"MessageHeader.eventCoding: {cut(str(code))} {why}"
     identity = _bundle_identity(doc)
     j, enc = _focus(header, resources, ctx)
+    cls = _at(j, v3_class, enc, "resource")
+    build = _STAYS[code] if cls in INPATIENT else ed_visited if cls in EMERGENCY else None
+    if build is None:
+        why = "is not an inpatient (IMP, ACUTE, NONAC) or emergency (EMER, OBSENC) class"
+        return f"Encounter.class: {cut(str(cls))} {why} (message focus)"
     rid = enc.get("id")
     ref = f"Encounter/{rid}" if isinstance(rid, str) and ID_RE.fullmatch(rid) else None
-    return [_at(j, lambda e: build(e, ctx, identity, ref), enc, "resource")]
+    conditions = _conditions_of(enc, resources, ctx)
+    if ctx.source is None:
+        _at(j, lambda e: enter(ctx, e), enc, "resource")
+    return [_at(j, lambda e: build(e, ctx, identity, ref, conditions), enc, "resource")]
 
 
 def _at(j: int, read: Callable[[T], R], item: T, inner: str = "") -> R:
@@ -107,7 +115,7 @@ def _focus(header: Json, resources: list[Json | None], ctx: Ctx) -> tuple[int, J
     path = f"{_HEADER}.focus"
     refs = [reference(f, f"{path}[{i}]") for i, f in enumerate(array(header, "focus", path))]
     for ref in refs:
-        res = _resolve(ref, ctx) if ref else None
+        res = resolve(ref, ctx) if ref else None
         if res is not None and res.get("resourceType") == "Encounter":
             return next(j for j, r in enumerate(resources) if r is res), res
     if not refs:
@@ -120,11 +128,16 @@ def _focus(header: Json, resources: list[Json | None], ctx: Ctx) -> tuple[int, J
     raise Problem(where, f"{show(first)} does not resolve to an Encounter entry")
 
 
-def _resolve(ref: str, ctx: Ctx) -> Json | None:
-    """The entry ``ref`` names: by fullUrl, else by its ``Type/id`` (absolute URLs too)."""
-    found = ctx.index.get(ref)
-    if found is None and (parts := split_reference(ref)) is not None:
-        found = ctx.index.get(f"{parts[0]}/{parts[1]}")
+def _conditions_of(enc: Json, resources: list[Json | None], ctx: Ctx) -> list[Json]:
+    """The Condition entries whose ``encounter`` resolves to ``enc`` (read leniently)."""
+    found: list[Json] = []
+    for res in resources:
+        if res is None or res.get("resourceType") != "Condition":
+            continue
+        holder = res.get("encounter")
+        ref = holder.get("reference") if isinstance(holder, dict) else None
+        if isinstance(ref, str) and resolve(ref, ctx) is enc:
+            found.append(res)
     return found
 
 

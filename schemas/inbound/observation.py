@@ -1,16 +1,22 @@
 """Observation → ``assessment`` (contract §3: PHQ-9, PHQ-9 item 9, GAD-7, AUDIT-C, C-SSRS).
 
-Recognized: ``status`` final/amended/corrected and a LOINC code of the table. Other codes
-and other statuses (``preliminary``…) are ignored; so is a recognized Observation whose
-value is explicitly absent (``dataAbsentReason`` and no ``value[x]``).
+Recognized: ``status`` final/amended/corrected and a LOINC code of the table. The event
+carries the resource version (``meta.versionId``, else the content hash): a later version
+of the same Observation with another value is a correction (rules.md §6). A C-SSRS
+``none`` (also ``no risk``, ``negative``) is a valid negative screen, value 0.
+
+Status ``entered-in-error`` with a recognized code → retraction of ``Observation/<id>`` at
+its own time (effective, else ``issued``, else ``meta.lastUpdated``). Other codes and
+other statuses (``preliminary``…) are ignored with the reason; so is a recognized
+Observation whose value is explicitly absent (``dataAbsentReason`` and no ``value[x]``).
 """
 
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, tzinfo
 
-from pipeline.events import AssessmentRecorded, Event, Instrument
+from pipeline.events import AssessmentRecorded, Instrument
 from schemas.codes import (
     ASSESSED_STATUSES,
     CSSRS_ANSWERS,
@@ -20,53 +26,72 @@ from schemas.codes import (
     LOINC,
     OBSERVATION_STATUSES,
 )
-from schemas.inbound.fields import Ctx, Json, codings, identity, known, obj, required, string
+from schemas.inbound.context import Ctx
+from schemas.inbound.corrections import retraction
+from schemas.inbound.fields import Json, codings, known, obj, required, string, versioned
 from schemas.inbound.problem import Problem, show
+from schemas.inbound.reasons import Outcome, cut, first_code
 from schemas.inbound.refs import patient_of
 from schemas.timeparse import parse_time
 
 _NUMBER = re.compile(r"\s*([+-]?\d{1,18})(?:\.0*)?\s*")  # 18 digits: int() stays cheap
 
 
-def observation_events(res: Json, ctx: Ctx) -> list[Event] | None:
+def observation_events(res: Json, ctx: Ctx) -> Outcome:
     found = _instrument(res)
-    if found is None:
-        return None
+    if isinstance(found, str):
+        return found
     status = required(string(res, "status", "status"), "status", "(Observation.status is 1..1)")
     if status not in ASSESSED_STATUSES:
         known(status, OBSERVATION_STATUSES, "an Observation status")
-        return None
+        if status == "entered-in-error":
+            return retraction(res, ctx, "Observation", "subject", _own_time(res, ctx.tz))
+        why = "is not a final result (final, amended, corrected)"
+        return f"Observation.status: {cut(status)} {why}"
     instrument, top, label = found
     patient = patient_of(res.get("subject"), "subject", ctx)
-    time = observed_at(res)
+    time = observed_at(res, ctx.tz)
     value = _value(res, instrument, top, label)
     if value is None:
-        return None
-    event_id, ref = identity(res, "Observation")
-    return [AssessmentRecorded(event_id, patient, time, ref, instrument, value)]
+        return f"Observation.value[x]: absent (dataAbsentReason) for {label}"
+    event_id, ref, version = versioned(res, "Observation")
+    return [AssessmentRecorded(event_id, patient, time, ref, instrument, value, version)]
 
 
-def _instrument(res: Json) -> tuple[Instrument, int, str] | None:
+def _instrument(res: Json) -> tuple[Instrument, int, str] | str:
+    """The instrument of the LOINC code, else why the Observation is ignored."""
     code = required(res.get("code"), "code", "(Observation.code is 1..1)")
-    for system, c in codings(code, "code"):
+    found = codings(code, "code")
+    for system, c in found:
         if system == LOINC and c in INSTRUMENTS:
             return INSTRUMENTS[c]
-    return None
+    quoted = first_code(found)
+    if quoted is None:
+        return "Observation.code: no coded instrument (text only)"
+    only = "" if quoted.startswith("LOINC ") else " (LOINC only)"
+    return f"Observation.code: {quoted} is not a recognized instrument{only}"
 
 
-def observed_at(res: Json) -> datetime:
+def observed_at(res: Json, tz: tzinfo) -> datetime:
     """``effectiveDateTime``, ``effectivePeriod.start`` or ``effectiveInstant``, else ``issued``."""
+    found = _own_time(res, tz)
+    if found is None:
+        accepted = "effectiveDateTime, effectivePeriod.start or issued"
+        raise Problem("effective[x]", f"required: {accepted} (the event time)", "required")
+    return found
+
+
+def _own_time(res: Json, tz: tzinfo) -> datetime | None:
     if res.get("effectiveDateTime") is not None:
-        return parse_time(res["effectiveDateTime"], "effectiveDateTime")
+        return parse_time(res["effectiveDateTime"], "effectiveDateTime", tz)
     period = obj(res, "effectivePeriod", "effectivePeriod")
     if period is not None and period.get("start") is not None:
-        return parse_time(period["start"], "effectivePeriod.start")
+        return parse_time(period["start"], "effectivePeriod.start", tz)
     if res.get("effectiveInstant") is not None:
-        return parse_time(res["effectiveInstant"], "effectiveInstant")
+        return parse_time(res["effectiveInstant"], "effectiveInstant", tz)
     if res.get("issued") is not None:
-        return parse_time(res["issued"], "issued")
-    accepted = "effectiveDateTime, effectivePeriod.start or issued"
-    raise Problem("effective[x]", f"required: {accepted} (the event time)", "required")
+        return parse_time(res["issued"], "issued", tz)
+    return None
 
 
 def _value(res: Json, instrument: Instrument, top: int, label: str) -> int | None:
@@ -120,7 +145,7 @@ def _item9_answer(res: Json, label: str) -> tuple[int, str]:
 
 
 def _risk(res: Json, label: str) -> tuple[int | None, str]:
-    words = "low, moderate, high or LOINC LA9194-7/LA6751-7/LA9193-9"
+    words = "none, low, moderate, high or LOINC LA9194-7/LA6751-7/LA9193-9"
     path = "valueCodeableConcept"
     cc = res.get(path)
     if cc is not None:

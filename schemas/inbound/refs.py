@@ -1,15 +1,17 @@
 """References: which patient (contract §2), which entry of the enclosing Bundle, which id.
 
-The patient key is the id part of a ``Patient/<id>`` reference, relative or absolute
+The patient id is the id part of a ``Patient/<id>`` reference, relative or absolute
 (``…/Patient/<id>/_history/<v>``), or the ``id`` of the Bundle entry whose ``fullUrl``
-the reference equals (``urn:uuid:`` subjects). Anything else yields no patient.
+the reference equals (``urn:uuid:`` subjects). Anything else yields no patient. The
+patient key is that id with the source in force (:func:`schemas.inbound.context.patient_key`).
 """
 
 from __future__ import annotations
 
 import re
 
-from schemas.inbound.fields import ID_RE, Ctx, Json, string
+from schemas.inbound.context import Ctx, patient_key
+from schemas.inbound.fields import ID_RE, Json, array, string
 from schemas.inbound.problem import Problem, show
 
 
@@ -83,8 +85,24 @@ def patient_of(holder: object, path: str, ctx: Ctx) -> str:
         what = "a Patient reference" if holder is None else "a literal reference (Patient/<id>)"
         raise Problem(path, f"required: {what}; no resolvable patient", "required")
     if ref.startswith("Patient/") and ID_RE.fullmatch(ref, 8):
-        return ref[8:]
+        return patient_key(ctx, ref[8:])
     pid = target_id(ref, "Patient", f"{path}.reference", ctx)
     if pid is None:
         raise Problem(f"{path}.reference", f"{show(ref)} is not a Patient; no resolvable patient")
-    return pid
+    return patient_key(ctx, pid)
+
+
+def resolve(ref: str, ctx: Ctx, container: Json | None = None) -> Json | None:
+    """The resource ``ref`` names inside this document: ``#id`` in ``container.contained``,
+    else a Bundle entry by fullUrl or by ``Type/id`` (absolute URLs too); else ``None``."""
+    if ref.startswith("#"):
+        if container is None:
+            return None
+        for item in array(container, "contained", "contained"):
+            if isinstance(item, dict) and item.get("id") == ref[1:]:
+                return item
+        return None
+    found = ctx.index.get(ref)
+    if found is None and (parts := split_reference(ref)) is not None:
+        found = ctx.index.get(f"{parts[0]}/{parts[1]}")
+    return found

@@ -6,15 +6,22 @@ from typing import Any
 
 import orjson
 
+from pipeline.config import NUBC_REVENUE, SERVICE_CATEGORY, SNOMED
 from pipeline.events import Event
-from schemas.ingest import Ingested, InvalidInput, ingest
+from schemas.codes import LOINC, NOTIFICATION_EVENT
+from schemas.inbound.reasons import ICD10CM
+from schemas.ingest import DEFAULT_BASE, Ingested, InvalidInput, ingest
 
-BASE = "http://carepath.example.org/fhir"
+__all__ = ["ICD10CM", "LOINC", "NUBC_REVENUE", "SERVICE_CATEGORY", "SNOMED"]
+
+BASE = DEFAULT_BASE
 LOC = f"{BASE}/CodeSystem/level-of-care"
-LOINC = "http://loinc.org"
+KEY_SYSTEM = f"{BASE}/patient-key"
 V3 = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 THO_DD = "http://terminology.hl7.org/CodeSystem/discharge-disposition"
-EVENTS = "http://hl7.org/fhir/us/davinci-alerts/CodeSystem/notification-event"
+CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
+VERIFICATION = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
+EVENTS = NOTIFICATION_EVENT
 Doc = dict[str, Any]
 
 
@@ -87,6 +94,39 @@ def task(status: str = "accepted", **fields: Any) -> Doc:
     return {**doc, **fields}
 
 
+def condition(code: str = "F20.9", **fields: Any) -> Doc:
+    doc: Doc = {
+        "resourceType": "Condition",
+        "id": "cond-1",
+        "clinicalStatus": cc(CLINICAL, "active"),
+        "verificationStatus": cc(VERIFICATION, "confirmed"),
+        "code": cc(ICD10CM, code),
+        "subject": {"reference": "Patient/p1"},
+        "onsetDateTime": "2026-03-04T09:00:00Z",
+    }
+    return {**doc, **fields}
+
+
+def patient(**fields: Any) -> Doc:
+    doc: Doc = {
+        "resourceType": "Patient",
+        "id": "p1",
+        "meta": {"lastUpdated": "2026-03-02T12:00:00Z"},
+        "name": [{"family": "Rivera", "given": ["Ana", "M."]}],
+        "gender": "female",
+    }
+    return {**doc, **fields}
+
+
+def diagnosed(enc: Doc, code: str = "F33.2", rank: int | None = None) -> Doc:
+    """``enc`` with a contained principal diagnosis (ICD-10-CM ``code``)."""
+    dx: Doc = {"condition": {"reference": "#dx"}}
+    if rank is not None:
+        dx["rank"] = rank
+    contained = {"resourceType": "Condition", "id": "dx", "code": cc(ICD10CM, code)}
+    return {**enc, "contained": [contained], "diagnosis": [dx]}
+
+
 def message(event: str = "notification-discharge", enc: Doc | None = None, **fields: Any) -> Doc:
     focus = enc or {**encounter(), "subject": {"reference": "urn:uuid:pat-1"}}
     header = {
@@ -115,25 +155,29 @@ def collection(*resources: Doc, kind: str = "collection") -> Doc:
     return {"resourceType": "Bundle", "id": "col-1", "type": kind, "entry": entries}
 
 
-def run(doc: Doc | bytes) -> Ingested:
-    return ingest(doc if isinstance(doc, bytes) else orjson.dumps(doc))
+def run(doc: Doc | bytes, **options: Any) -> Ingested:
+    """``ingest`` of ``doc``; ``options`` are its keyword arguments (``rules``, ``source``)."""
+    return ingest(doc if isinstance(doc, bytes) else orjson.dumps(doc), **options)
 
 
-def one(doc: Doc | bytes) -> Event:
+def one(doc: Doc | bytes, **options: Any) -> Event:
     """The single event of ``doc`` (no errors, nothing ignored)."""
-    out = run(doc)
-    assert out.errors == [] and out.ignored == 0, out
+    out = run(doc, **options)
+    assert out.errors == [] and out.ignored == [], out
     assert len(out.events) == 1, out.events
     return out.events[0]
 
 
-def error(doc: Doc | bytes) -> InvalidInput:
+def error(doc: Doc | bytes, **options: Any) -> InvalidInput:
     """The single error of ``doc`` (no events)."""
-    out = run(doc)
+    out = run(doc, **options)
     assert out.events == [] and len(out.errors) == 1, out
     return out.errors[0]
 
 
-def ignored(doc: Doc | bytes) -> bool:
-    out = run(doc)
-    return out.events == [] and out.errors == [] and out.ignored == 1
+def ignored(doc: Doc | bytes, **options: Any) -> str:
+    """The reason ``doc`` is ignored ("" unless it is exactly one ignored resource)."""
+    out = run(doc, **options)
+    if out.events or out.errors or len(out.ignored) != 1:
+        return ""
+    return out.ignored[0].reason

@@ -11,6 +11,7 @@ Run with ``-s`` to see the counts.
 from __future__ import annotations
 
 import os
+import re
 from collections import Counter
 from functools import cache
 from pathlib import Path
@@ -49,7 +50,7 @@ def run_all(limits: Limits) -> tuple[dict[str, Ingested], Counter[str]]:
     counts: Counter[str] = Counter()
     for out in results.values():
         counts.update(KIND[type(e)] for e in out.events)
-        counts["ignored"] += out.ignored
+        counts["ignored"] += len(out.ignored)
         counts.update(f"dead-letter:{e.code}" for e in out.errors)
     print(f"\ncorpus, limits {limits}: {len(results)} documents, {dict(sorted(counts.items()))}")
     return results, counts
@@ -77,8 +78,12 @@ def test_raised_size_limit_recognizes_every_real_world_variant() -> None:
     errors = [(n, e.diagnostics) for n, out in results.items() for e in out.errors]
     assert all("/metadata/" in n for n, _ in errors) and len(errors) == 2
     assert counts["discharge"] == 41  # 39 Synthea IMP stays, Da Vinci, R4 f203
-    assert counts["admission"] == 5  # 4 Da Vinci admit messages, R4 "emerg"
+    assert counts["admission"] == 1  # R4 "emerg" (an IMP stay admitted through the ED)
+    # 34 Synthea EMER encounters, and the 4 Da Vinci admit messages: their focus is EMER,
+    # and contract v2 makes an ED visit of it (an ED visit is not an admission)
+    assert counts["ed-visit"] == 38
     assert counts["task-update"] == 14  # R4 Task examples and Gravity Tasks with a time
+    assert counts["patient"] == 37  # every Patient sent alone or in a collection
     instruments = Counter(
         e.instrument.value
         for out in results.values()
@@ -86,6 +91,16 @@ def test_raised_size_limit_recognizes_every_real_world_variant() -> None:
         if isinstance(e, AssessmentRecorded)
     )
     assert instruments == {"phq9": 21, "gad7": 48, "auditc": 29, "phq9-item9": 1}
+
+
+def test_every_document_is_accounted_for_with_reasons() -> None:
+    results, _ = run_all(UNLIMITED)
+    for name, out in results.items():
+        assert out.events or out.ignored or out.errors, name
+        for record in out.ignored:
+            # a message's reason may name its MessageHeader or focus Encounter
+            assert re.match(r"[A-Z][A-Za-z]+[./:]", record.reason), record
+            assert len(record.reason) < 200, record
 
 
 def test_discharge_disposition_variants() -> None:

@@ -413,5 +413,6 @@ def test_scenario_09_gives_exactly_nine_dead_letters() -> None:
         "Bundle.entry[0]: the first entry is an Encounter, not a MessageHeader",
         "Observation.valueString: 'twelve' is not a whole number for PHQ-9 total",
     ]
-    assert sum(r.ignored for r in results) == 2  # the Patient and the other LOINC code
-    assert sum(len(r.events) for r in results) == 3
+    reasons = [i.reason for r in results for i in r.ignored]
+    assert reasons == ["Observation.code: LOINC 8867-4 is not a recognized instrument"]
+    assert sum(len(r.events) for r in results) == 4  # a Patient is an event in v2

@@ -9,10 +9,13 @@ import pytest
 
 from pipeline.events import (
     AssessmentRecorded,
+    ConditionRecorded,
     Disposition,
+    EdVisited,
     Instrument,
     PatientAdmitted,
     PatientDischarged,
+    PatientRecorded,
     ProgramEnrolled,
     ProgramExited,
     SessionAttended,
@@ -26,12 +29,14 @@ from tests.unit.ingest_docs import (
     appointment,
     cc,
     collection,
+    condition,
     encounter,
     episode,
     ignored,
     message,
     observation,
     one,
+    patient,
     run,
     task,
 )
@@ -49,8 +54,15 @@ KINDS: list[tuple[Doc, type, datetime]] = [
     (encounter("AMB", serviceType=cc(LOC, "iop")), SessionAttended, T0),
     (appointment("noshow"), SessionMissed, datetime(2026, 3, 10, 14, tzinfo=UTC)),
     (task(), TaskUpdated, datetime(2026, 3, 9, 9, tzinfo=UTC)),
+    (encounter("EMER"), EdVisited, T1),
+    (encounter("OBSENC", period={"start": "2026-03-01T08:00:00Z"}), EdVisited, T0),
+    (encounter("VR", serviceType=cc(LOC, "op")), SessionAttended, T0),
+    (condition(), ConditionRecorded, datetime(2026, 3, 4, 9, tzinfo=UTC)),
 ]
-IDS = [f"{d['resourceType']}-{k.__name__}" for d, k, _ in KINDS]
+IDS = [
+    f"{d['resourceType']}-{d['class']['code'] if 'class' in d else ''}-{k.__name__}"
+    for d, k, _ in KINDS
+]
 
 
 @pytest.mark.parametrize(("doc", "kind", "time"), KINDS, ids=IDS)
@@ -70,11 +82,12 @@ def test_collection_entry_with_urn_uuid_patient(doc: Doc, kind: type, time: date
         doc = {**doc, "participant": [{"actor": {"reference": "urn:uuid:e0"}}]}
     else:
         doc = {**doc, key: {"reference": "urn:uuid:e0"}}
-    patient = {"resourceType": "Patient", "id": "p1"}
+    pat = {"resourceType": "Patient", "id": "p1"}
     for kind_of_bundle in ("collection", "batch", "transaction"):
-        out = run(collection(patient, doc, kind=kind_of_bundle))
-        assert out.errors == [] and out.ignored == 1  # the Patient entry
-        [event] = out.events
+        out = run(collection(pat, doc, kind=kind_of_bundle))
+        assert out.errors == [] and out.ignored == []
+        [recorded, event] = out.events
+        assert isinstance(recorded, PatientRecorded) and recorded.patient == "p1"
         assert type(event) is kind and event.patient == "p1" and event.time == time
         assert event.event_id.startswith(f"{doc['resourceType']}/{doc['id']}#")
         assert event.ref == f"{doc['resourceType']}/{doc['id']}"
@@ -160,8 +173,10 @@ def test_group_appointment_skips_declined_and_non_patient_actors() -> None:
 
 
 def test_collection_entries_keep_their_own_identity_and_order() -> None:
-    out = run(collection(observation(id="o1"), encounter(status="in-progress"), task()))
-    assert [e.ref for e in out.events] == ["Observation/o1", "Encounter/enc-1", "Task/task-1"]
+    docs = (observation(id="o1"), encounter(status="in-progress"), task(), patient(), condition())
+    out = run(collection(*docs))
+    refs = ["Observation/o1", "Encounter/enc-1", "Task/task-1", "Patient/p1", "Condition/cond-1"]
+    assert [e.ref for e in out.events] == refs
     assert out.events[0].event_id == one(observation(id="o1")).event_id
 
 
@@ -174,7 +189,7 @@ def test_transaction_entry_without_resource_is_skipped() -> None:
     doc = collection(observation())
     doc["entry"].append({"request": {"method": "DELETE", "url": "Observation/x"}})
     out = run(doc)
-    assert len(out.events) == 1 and out.ignored == 0 and out.errors == []
+    assert len(out.events) == 1 and out.ignored == [] and out.errors == []
 
 
 @pytest.mark.parametrize("kind", ["document", "transaction-response", "batch-response"])

@@ -27,6 +27,8 @@ from tests.unit.ingest_docs import (
     Doc,
     appointment,
     cc,
+    collection,
+    condition,
     encounter,
     episode,
     ignored,
@@ -118,12 +120,12 @@ def test_effective_time_fallbacks() -> None:
     ],
 )
 def test_parse_time(text: str, expected: datetime) -> None:
-    got = parse_time(text, "x")
+    got = parse_time(text, "x", UTC)
     assert got == expected and got.tzinfo is UTC
 
 
 def test_parse_time_keeps_instant_across_zones() -> None:
-    east = parse_time("2026-03-05T10:00:00+05:30", "x")
+    east = parse_time("2026-03-05T10:00:00+05:30", "x", UTC)
     assert east == datetime(2026, 3, 5, 10, tzinfo=timezone(timedelta(hours=5, minutes=30)))
 
 
@@ -163,9 +165,9 @@ def test_level_system_follows_the_configured_base() -> None:
     assert ignored(doc)
 
 
-def test_appointment_without_level_still_counts() -> None:
+def test_appointment_without_service_codes_counts_as_attendance_only() -> None:
     att = one(appointment(serviceType=[{"text": "group therapy"}]))
-    assert isinstance(att, SessionAttended) and att.level is None
+    assert isinstance(att, SessionAttended) and att.level is None and att.bh is False
 
 
 DISPOSITIONS = [
@@ -255,35 +257,172 @@ def test_encounter_minutes_from_period_and_appointments() -> None:
     assert (ev.minutes, ev.appointments, ev.level) == (171, ("a1", "a2"), Level.PHP)
 
 
-IGNORED = {
-    "patient": {"resourceType": "Patient", "id": "p1"},
-    "other-loinc": observation("8867-4", valueInteger=72),
-    "preliminary": observation(status="preliminary"),
-    "data-absent": {**observation(valueInteger=None), "dataAbsentReason": {"text": "asked"}},
-    "cancelled-appt": appointment("cancelled"),
-    "booked-appt": appointment("booked"),
-    "emergency": encounter("EMER"),
-    "amb-without-level": encounter("AMB"),
-    "amb-in-progress": encounter("AMB", status="in-progress", serviceType=cc(LOC, "iop")),
-    "planned-inpatient": encounter(status="planned"),
-    "inpatient-no-period-end": encounter(period={"start": "2026-03-01T08:00:00Z"}),
-    "inpatient-no-period": encounter(status="in-progress", period=None),
-    "other-class-system": encounter(**{"class": {"system": "urn:v2-0004", "code": "IMP"}}),
-    "episode-without-level": episode(type=[{"text": "HACC"}]),
-    "episode-planned": episode(status="planned"),
-    "task-for-group": task(**{"for": {"reference": "Group/g1"}}),
-    "task-without-for": task(**{"for": None}),
-    "task-without-time": task(authoredOn=None, lastModified=None),
-    "task-without-id": task(id=None),
-    "task-for-conditional": task(**{"for": {"reference": "Patient?identifier=urn:mrn|1"}}),
-    "message-header-alone": message()["entry"][0]["resource"],
-    "service-request": {"resourceType": "ServiceRequest", "id": "sr", "status": "active"},
+IGNORED: dict[str, tuple[Doc, str]] = {
+    "other-loinc": (
+        observation("8867-4", valueInteger=72),
+        "Observation.code: LOINC 8867-4 is not a recognized instrument",
+    ),
+    "snomed-code": (
+        {**observation(), "code": cc("http://snomed.info/sct", "720433000")},
+        "Observation.code: SNOMED 720433000 is not a recognized instrument (LOINC only)",
+    ),
+    "text-code": (
+        {**observation(), "code": {"text": "mood"}},
+        "Observation.code: no coded instrument (text only)",
+    ),
+    "preliminary": (
+        observation(status="preliminary"),
+        "Observation.status: preliminary is not a final result (final, amended, corrected)",
+    ),
+    "data-absent": (
+        {**observation(valueInteger=None), "dataAbsentReason": {"text": "asked"}},
+        "Observation.value[x]: absent (dataAbsentReason) for PHQ-9 total",
+    ),
+    "cancelled-appt": (
+        appointment("cancelled"),
+        "Appointment.status: cancelled is not a session outcome (fulfilled, noshow)",
+    ),
+    "booked-appt": (
+        appointment("booked"),
+        "Appointment.status: booked is not a session outcome (fulfilled, noshow)",
+    ),
+    "emergency-in-progress": (
+        encounter("EMER", status="in-progress"),
+        "Encounter.status: in-progress; an ED visit counts when finished",
+    ),
+    "emergency-no-period": (
+        encounter("EMER", period=None),
+        "Encounter.period: absent; an ED visit needs period.end or period.start",
+    ),
+    "home-health": (
+        encounter("HH"),
+        "Encounter.class: HH is not a recognized class (IMP, ACUTE, NONAC, EMER, OBSENC, AMB, VR)",
+    ),
+    "amb-without-level": (
+        encounter("AMB"),
+        "Encounter/enc-1: out of scope: not a behavioral-health session (no level of care or"
+        " behavioral-health service code in serviceType/type)",
+    ),
+    "amb-in-progress": (
+        encounter("AMB", status="in-progress", serviceType=cc(LOC, "iop")),
+        "Encounter.status: in-progress; a AMB session counts when finished",
+    ),
+    "amb-no-start": (
+        encounter("VR", serviceType=cc(LOC, "iop"), period={"end": "2026-03-01T09:00:00Z"}),
+        "Encounter.period.start: absent; a session needs its start time",
+    ),
+    "planned-inpatient": (
+        encounter(status="planned"),
+        "Encounter.status: planned is neither an admission nor a discharge",
+    ),
+    "inpatient-no-period-end": (
+        encounter(period={"start": "2026-03-01T08:00:00Z"}),
+        "Encounter.period.end: absent; a finished stay is a discharge at it",
+    ),
+    "inpatient-no-period": (
+        encounter(status="in-progress", period=None),
+        "Encounter.period.start: absent; an in-progress stay is an admission from it",
+    ),
+    "other-class-system": (
+        encounter(**{"class": {"system": "urn:v2-0004", "code": "IMP"}}),
+        "Encounter.class: system urn:v2-0004 is not v3-ActCode",
+    ),
+    "episode-without-level": (
+        episode(type=[{"text": "HACC"}]),
+        "EpisodeOfCare.type: no level of care (contract §4 codes)",
+    ),
+    "episode-planned": (
+        episode(status="planned"),
+        "EpisodeOfCare.status: planned is neither an enrollment (active) nor an exit"
+        " (finished, cancelled)",
+    ),
+    "task-for-group": (
+        task(**{"for": {"reference": "Group/g1"}}),
+        "Task.for: a Group, not a resolvable Patient; no patient to route to",
+    ),
+    "task-without-for": (
+        task(**{"for": None}),
+        "Task.for: absent; no patient to route the update to",
+    ),
+    "task-without-time": (
+        task(authoredOn=None, lastModified=None),
+        "Task.lastModified: absent, and no authoredOn; the update has no time",
+    ),
+    "task-without-id": (task(id=None), "Task.id: absent; not a Task the pipeline emitted"),
+    "task-for-conditional": (
+        task(**{"for": {"reference": "Patient?identifier=urn:mrn|1"}}),
+        "Task.for: not a literal reference, not a resolvable Patient; no patient to route to",
+    ),
+    "message-header-alone": (
+        message()["entry"][0]["resource"],
+        "MessageHeader: not a resource type the pipeline reads",
+    ),
+    "service-request": (
+        {"resourceType": "ServiceRequest", "id": "sr", "status": "active"},
+        "ServiceRequest: not a resource type the pipeline reads",
+    ),
+    "patient-without-id": (
+        {"resourceType": "Patient", "gender": "male"},
+        "Patient.id: absent; no patient to record",
+    ),
+    "condition-not-contra": (
+        condition("F33.2"),
+        "Condition.code: ICD-10-CM F33.2 is not in a contraindication list",
+    ),
+    "condition-snomed": (
+        {**condition(), "code": cc("http://snomed.info/sct", "58214004")},
+        "Condition.code: SNOMED 58214004 is not ICD-10-CM; contraindications are ICD-10-CM codes",
+    ),
+    "condition-untimed": (
+        condition(onsetDateTime=None),
+        "Condition.onsetDateTime: absent, and no recordedDate or meta.lastUpdated",
+    ),
+    "observation-error-without-id": (
+        observation(id=None, status="entered-in-error"),
+        "Observation: entered-in-error without an id names nothing to retract",
+    ),
+    "document-bundle": (
+        collection(observation(), kind="document"),
+        "Bundle.type: document is neither a message nor a collection of entries",
+    ),
+    "empty-collection": (collection(), "Bundle.entry: no resource to read"),
+    "other-notification": (
+        message("notification-transfer"),
+        "MessageHeader.eventCoding: notification-transfer is not an admit or discharge"
+        " notification",
+    ),
+    "ambulatory-notification": (
+        message(enc={**encounter("AMB"), "subject": {"reference": "urn:uuid:pat-1"}}),
+        "Encounter.class: AMB is not an inpatient (IMP, ACUTE, NONAC) or emergency (EMER,"
+        " OBSENC) class (message focus)",
+    ),
 }
 
 
 @pytest.mark.parametrize("name", list(IGNORED))
-def test_valid_but_not_recognized_is_ignored(name: str) -> None:
-    assert ignored(IGNORED[name])
+def test_valid_but_not_recognized_is_ignored_with_its_reason(name: str) -> None:
+    doc, reason = IGNORED[name]
+    assert ignored(doc) == reason
+
+
+def test_ignored_record_names_the_resource() -> None:
+    [record] = run(observation("8867-4", id="o9")).ignored
+    assert (record.resource_type, record.id) == ("Observation", "o9")
+    [record] = run(observation("8867-4", id="bad id!")).ignored
+    assert record.id is None
+
+
+def test_ignored_reasons_quote_codes_not_clinical_values() -> None:
+    doc = {
+        **observation(),
+        "code": {"coding": [{"system": LOINC, "code": "8867-4"}], "text": "pulse"},
+    }
+    doc["valueQuantity"] = {"value": 187, "unit": "/min"}
+    reason = ignored(doc)
+    assert "pulse" not in reason and "187" not in reason
+    appt = appointment(serviceType=[{"coding": [{"code": "x" * 200}], "text": "dermatology"}])
+    reason = ignored(appt)
+    assert "dermatology" not in reason and len(reason) < 200
 
 
 def test_unresolvable_non_patient_participants_and_appointments_are_skipped() -> None:
