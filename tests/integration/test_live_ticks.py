@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import orjson
@@ -20,6 +21,8 @@ DISCHARGE = {
     "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "IMP"},
     "subject": {"reference": "Patient/live1"},
     "period": {"start": "2026-01-01T08:00:00Z", "end": "2026-01-05T12:00:00Z"},
+    # a behavioral-health stay (rules.md §2): major depressive disorder, recurrent, severe
+    "reasonCode": [{"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "F33.2"}]}],
     "hospitalization": {
         "dischargeDisposition": {
             "coding": [
@@ -41,12 +44,21 @@ def _task_codes(bootstrap: str, topic: str) -> dict[str, str]:
     return dict(latest.values())
 
 
+def _discharged_days_ago(days: int) -> dict[str, object]:
+    """DISCHARGE, ``days`` days before the wall clock (past day 8, before day 30, the
+    follow-up is missed but not yet lost: rules.md §5 C-FOLLOWUP-MISSED / -LOST)."""
+    end = datetime.now(UTC).replace(microsecond=0) - timedelta(days=days)
+    start = end - timedelta(days=4)
+    period = {"start": start.isoformat().replace("+00:00", "Z"),
+              "end": end.isoformat().replace("+00:00", "Z")}  # fmt: skip
+    return {**DISCHARGE, "period": period}
+
+
 def test_wall_clock_ticks_fire_the_follow_up_deadline(kafka_bootstrap: str, tmp_path: Path) -> None:
+    doc = orjson.dumps(_discharged_days_ago(12))
     with running_worker(kafka_bootstrap, tmp_path, CAREPATH_TICK_INTERVAL="1") as w:
         tasks = w.wenv.topic("care.tasks")
-        kafka_io.publish(
-            kafka_bootstrap, w.wenv.topic("care.inbound"), [(b"live1", orjson.dumps(DISCHARGE), [])]
-        )
+        kafka_io.publish(kafka_bootstrap, w.wenv.topic("care.inbound"), [(b"live1", doc, [])])
         deadline = time.monotonic() + 60
         codes: dict[str, str] = {}
         while time.monotonic() < deadline:
