@@ -22,7 +22,7 @@ from pipeline.events import ConditionRecorded, Contra
 from pipeline.scope import contra_kind
 from schemas.inbound.context import Ctx
 from schemas.inbound.corrections import last_updated, retraction
-from schemas.inbound.fields import Json, codings, identity, obj, required
+from schemas.inbound.fields import Json, codings, identity, obj
 from schemas.inbound.problem import Problem, show
 from schemas.inbound.reasons import ICD10CM, Outcome, coding, first_code
 from schemas.inbound.refs import patient_of
@@ -67,7 +67,9 @@ def condition_events(res: Json, ctx: Ctx) -> Outcome:
 
 def _contra(res: Json, ctx: Ctx) -> tuple[Contra, str] | str:
     """(kind, code as received) of the first ICD-10-CM code in a list, else why not."""
-    cc = required(res.get("code"), "code", "(a Condition without a code is no contraindication)")
+    cc = res.get("code")
+    if cc is None:  # Condition.code is 0..1
+        return "Condition.code: absent; contraindications are ICD-10-CM codes"
     found = codings(cc, "code")
     first_icd: str | None = None
     for system, code in found:

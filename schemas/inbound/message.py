@@ -84,8 +84,7 @@ def message_events(doc: Json, entries: list[object], ctx: Ctx) -> Outcome:
     rid = enc.get("id")
     ref = f"Encounter/{rid}" if isinstance(rid, str) and ID_RE.fullmatch(rid) else None
     conditions = _conditions_of(enc, resources, ctx)
-    if ctx.source is None:
-        _at(j, lambda e: enter(ctx, e), enc, "resource")
+    _at(j, lambda e: enter(ctx, e), enc, "resource")
     return [_at(j, lambda e: build(e, ctx, identity, ref, conditions), enc, "resource")]
 
 
