@@ -252,7 +252,7 @@ class Pipeline:
         patients that exist when it passes, never those created after it. A duplicate
         stores nothing, but files its deadline again: a crash may have cut the first
         delivery's writes after its state."""
-        after = next_deadline(step.state)
+        after = next_deadline(step.state, self.rules)
         if step.duplicate:
             if after is not None:
                 self.index.add(partition, key, after)
@@ -261,7 +261,7 @@ class Pipeline:
         self.states[key] = value
         if self.decoded is not None:
             self.decoded.put(key, value, step.state)
-        before = next_deadline(old) if old is not None else None
+        before = next_deadline(old, self.rules) if old is not None else None
         if after is not None and after != before:
             self.index.add(partition, key, after)
 
@@ -294,7 +294,7 @@ class Pipeline:
         await self._deliver([(key, out) for key, step in steps for out in step.outputs])
         for key, step in steps:
             self._store(partition, key, step, None)
-            after = next_deadline(step.state)
+            after = next_deadline(step.state, self.rules)
             placed[key] = hour_of(after) if after is not None else None
         self.index.consume(partition, now, placed)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pipeline.clock import plus_days, zone
@@ -45,6 +45,8 @@ from pipeline.state import NEVER, PatientState, digest, new_state
 
 __all__ = ["Step", "advance", "decide", "next_deadline", "rule_table"]
 
+#: Inside every allowed ``history.retention_days`` (≥ 31 local days) even across DST.
+_QUICK_HORIZON = timedelta(days=29)
 DECEASED = "patient deceased: every rule is silent"
 RETENTION = "older than the retention window"
 
@@ -161,8 +163,8 @@ def decide(state: PatientState | None, event: Event, cfg: RuleConfig) -> Step:
 
 def _too_old(s: PatientState, t: datetime, cfg: RuleConfig) -> bool:
     """An event older than ``history.retention_days`` before the latest event."""
-    if s.last_event == NEVER:
-        return False
+    if s.last_event == NEVER or t >= s.last_event - _QUICK_HORIZON:
+        return False  # well inside the window: no calendar arithmetic
     horizon = plus_days(s.last_event, -cfg.history.retention_days, zone(cfg.site.timezone))
     return t < horizon
 

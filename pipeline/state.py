@@ -17,7 +17,7 @@ Encounter ids admitted / discharged / seen as ED visits with flags.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from pipeline.events import Contra
@@ -110,7 +110,40 @@ class PatientState:
 
     def copy(self) -> PatientState:
         """A shallow copy (containers shared until replaced)."""
-        return PatientState(*(getattr(self, f) for f in _FIELDS))
+        return PatientState(
+            self.patient,
+            self.level,
+            self.level_since,
+            self.pending,
+            self.clock,
+            self.tasks,
+            self.closed,
+            self.seen,
+            self.counted,
+            self.obs,
+            self.resolved_at,
+            self.contras,
+            self.weeks,
+            self.last_attended,
+            self.no_shows,
+            self.week_due,
+            self.inactive_due,
+            self.last_event,
+            self.stays,
+            self.stay_start,
+            self.last_discharge,
+            self.bh_contact,
+            self.medical,
+            self.followup_from,
+            self.followup_ed,
+            self.lost_due,
+            self.stalled,
+            self.cooldowns,
+            self.female,
+            self.display,
+            self.deceased,
+            self.death_ref,
+        )
 
     def effective_level(self) -> Level | None:
         """``level`` if set, else the pending referral's target (rules.md §1)."""
@@ -143,9 +176,6 @@ class PatientState:
             if k == key:
                 return flags
         return 0
-
-
-_FIELDS = tuple(f.name for f in fields(PatientState))
 
 
 def new_state(patient: str) -> PatientState:

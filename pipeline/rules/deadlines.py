@@ -29,6 +29,10 @@ MISSED, LOST, EXPIRED, OVERDUE, STALLED, INACTIVE, WEEK = range(7)
 _NO_OVERDUE = (CareTask.FULFILL, CareTask.FOLLOWUP_7D, CareTask.FOLLOWUP_ED_7D)
 
 
+#: No referral stalls sooner than this after it was authored (``accept_hours`` ≥ 1).
+_MIN_STALL = timedelta(hours=1)
+
+
 class Due(NamedTuple):
     due: datetime
     kind: int
@@ -84,11 +88,25 @@ def next_deadline(ctx: Ctx) -> datetime | None:
     return min(due) if due else None
 
 
+def _any_reached(s: PatientState, clock: datetime, ctx: Ctx) -> bool:
+    """A cheap test that no deadline can be due (the common case of an event)."""
+    for v in (s.week_due, s.inactive_due, s.lost_due):
+        if v is not None and v <= clock:
+            return True
+    for task in s.tasks.values():
+        if task.due <= clock and not task.overdue:
+            return True
+    p = s.pending
+    return p is not None and p.authored + _MIN_STALL <= clock
+
+
 def run_clock(ctx: Ctx, now: datetime) -> None:
     """Clock := max(clock, now); then fire the deadlines with due ≤ clock, in order."""
     s = ctx.s
     if now > s.clock:
         s.clock = now
+    if not _any_reached(s, s.clock, ctx):
+        return
     while not s.deceased:
         reached = [d for d in candidates(ctx) if d.due <= s.clock]
         if not reached:
