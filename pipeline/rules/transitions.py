@@ -78,11 +78,14 @@ def _proposals(
     if ev.instrument is Instrument.CSSRS and obs.value >= Risk.HIGH:
         out += crisis_step_up(ctx, obs, level)
     if level is Level.OP:
-        out += op_worse(ctx, ev, obs)
-    elif level is Level.IOP and since is not None and obs.inst in (PHQ9, ITEM9, CSSRS):
-        out += iop_worse(ctx, since, ev.time)
-    if ev.instrument is Instrument.PHQ9 and level in STEP_DOWN_RULES and since is not None:
-        out += better(ctx, obs, level, since)
+        return out + op_worse(ctx, ev, obs)
+    if level not in (Level.IOP, Level.PHP) or since is None or obs.inst not in (PHQ9, ITEM9, CSSRS):
+        return out
+    phqs = [o for o in ctx.s.obs if o.inst == PHQ9 and o.time >= since]
+    if level is Level.IOP:
+        out += iop_worse(ctx, phqs, ev.time)
+    if ev.instrument is Instrument.PHQ9:
+        out += better(ctx, obs, phqs, level, since)
     return out
 
 
@@ -133,7 +136,7 @@ def op_worse(ctx: Ctx, ev: AssessmentRecorded, obs: Obs) -> list[Proposal]:
     return [Proposal("T-OP-WORSE", target, STEP_UP, Priority.URGENT, text, _refs(obs))]
 
 
-def iop_worse(ctx: Ctx, since: datetime, now: datetime) -> list[Proposal]:
+def iop_worse(ctx: Ctx, at_level: list[Obs], now: datetime) -> list[Proposal]:
     """T-IOP-WORSE: at IOP, the last two PHQ-9 at this level both ≥ 20, or one PHQ-9 ≥ 20
     with a safety signal at its time → PHP (urgent, step-up). Evaluated on every PHQ-9,
     item 9 and C-SSRS event (rules.md §7).
@@ -143,7 +146,7 @@ def iop_worse(ctx: Ctx, since: datetime, now: datetime) -> list[Proposal]:
     §4a, §4b, §3d (AABH PHP profile), §8 rule 5.
     """
     m = ctx.cfg.transition.iop_worse_phq9_min
-    phqs = [o for o in of(ctx, PHQ9) if since <= o.time <= now]
+    phqs = [o for o in at_level if o.time <= now]
     if not phqs or phqs[-1].value < m:
         return []
     last = phqs[-1]
@@ -164,7 +167,7 @@ def iop_worse(ctx: Ctx, since: datetime, now: datetime) -> list[Proposal]:
     return [Proposal("T-IOP-WORSE", Level.PHP, STEP_UP, Priority.URGENT, text, refs)]
 
 
-def better(ctx: Ctx, obs: Obs, level: Level, since: datetime) -> list[Proposal]:
+def better(ctx: Ctx, obs: Obs, phqs: list[Obs], level: Level, since: datetime) -> list[Proposal]:
     """T-PHP-BETTER (PHP → IOP) and T-IOP-BETTER (IOP → OP): a baseline PHQ-9 > 9 (at this
     level, or in the 30 days before effective since), the last two PHQ-9 at this level both
     < 10 and taken ≥ 7 days apart, no safety signal at any time since effective since (the
@@ -177,7 +180,6 @@ def better(ctx: Ctx, obs: Obs, level: Level, since: datetime) -> list[Proposal]:
     reference/clinical-rules.md §4b (HEDIS DRR-E), §6, §8 rules 3, 8; §3d (continued stay).
     """
     t = ctx.cfg.transition
-    phqs = [o for o in of(ctx, PHQ9) if o.time >= since]
     if len(phqs) < 2 or obs not in phqs[-2:]:
         return []
     prev, last = phqs[-2], phqs[-1]
