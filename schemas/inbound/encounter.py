@@ -50,7 +50,7 @@ def encounter_events(res: Json, ctx: Ctx) -> Outcome:
         return f"Encounter.class: {cut(str(cls))} is not a recognized class ({_CLASSES})"
     status = _status(res)
     if status == "entered-in-error":
-        return retraction(res, ctx, "Encounter", "subject", _own_time(res, ctx))
+        return withdrawn(res, ctx)
     if cls in SESSION:
         return visit_events(res, ctx, status, cls)
     period = obj(res, "period", "period") or {}
@@ -75,6 +75,11 @@ def _status(res: Json) -> str:
     status = required(string(res, "status", "status"), "status", "(Encounter.status is 1..1)")
     known(status, ENCOUNTER_STATUSES, "an R4 Encounter status")
     return str(status)
+
+
+def withdrawn(res: Json, ctx: Ctx) -> Outcome:
+    """The retraction of an Encounter marked ``entered-in-error``."""
+    return retraction(res, ctx, "Encounter", "subject", _own_time(res, ctx))
 
 
 def _own_time(res: Json, ctx: Ctx) -> datetime | None:

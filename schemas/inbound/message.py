@@ -5,7 +5,8 @@ notification-event system, ``notification-admit``/``notification-discharge``, ma
 event of the Encounter its ``focus`` resolves to: an admission/discharge (by the event
 code) when the Encounter's class is IMP/ACUTE/NONAC, an ED visit when it is EMER/OBSENC
 (either code: an ED visit is not an admission); another class is ignored, and so is any
-other event. The Encounter gives patient, time, disposition and scope; the message's
+other event. A focus marked ``entered-in-error`` is a retraction of that Encounter (a
+death discharge reversed). The Encounter gives patient, time, disposition and scope; the message's
 Condition entries whose ``encounter`` is the focus count for the scope only (they are not
 ``condition`` events), and its Patient entry is context only (no ``death``). Identity:
 ``Bundle/<id>``, else ``identifier.value``, else a content hash; ``ref`` is the focus
@@ -21,7 +22,14 @@ from typing import TypeVar
 from pipeline.events import Event
 from schemas.codes import NOTIFICATION_EVENT
 from schemas.inbound.context import Ctx, enter
-from schemas.inbound.encounter import EMERGENCY, INPATIENT, admitted, discharged, ed_visited
+from schemas.inbound.encounter import (
+    EMERGENCY,
+    INPATIENT,
+    admitted,
+    discharged,
+    ed_visited,
+    withdrawn,
+)
 from schemas.inbound.fields import ID_RE, TYPE_RE, Json, array, content_hash, fhir_id, obj, string
 from schemas.inbound.problem import Problem, show
 from schemas.inbound.reasons import Outcome, cut
@@ -81,10 +89,12 @@ def message_events(doc: Json, entries: list[object], ctx: Ctx) -> Outcome:
     if build is None:
         why = "is not an inpatient (IMP, ACUTE, NONAC) or emergency (EMER, OBSENC) class"
         return f"Encounter.class: {cut(str(cls))} {why} (message focus)"
+    _at(j, lambda e: enter(ctx, e), enc, "resource")
+    if enc.get("status") == "entered-in-error":  # a correction sent as a notification
+        return _at(j, lambda e: withdrawn(e, ctx), enc, "resource")
     rid = enc.get("id")
     ref = f"Encounter/{rid}" if isinstance(rid, str) and ID_RE.fullmatch(rid) else None
     conditions = _conditions_of(enc, resources, ctx)
-    _at(j, lambda e: enter(ctx, e), enc, "resource")
     return [_at(j, lambda e: build(e, ctx, identity, ref, conditions), enc, "resource")]
 
 

@@ -53,9 +53,11 @@ def is_v3(system: str | None) -> bool:
 def scope_of(enc: Json, ctx: Ctx, conditions: list[Json] | None = None) -> tuple[bool, str]:
     """(behavioral health, why) of the stay ``enc`` (``conditions``: a message's entries)."""
     codes = service_codes(enc)
-    system, code = class_code(enc)
-    if system is not None and code is not None and not is_v3(system):
-        codes.append((system, code))
+    cls = enc.get("class")  # already checked by class_code when the stay was recognized
+    if cls.__class__ is dict:
+        system, code = cls.get("system"), cls.get("code")
+        if isinstance(system, str) and isinstance(code, str) and system not in V3_ACTCODE:
+            codes.append((system, code))
     level = next((c for s, c in codes if (s, c) in ctx.levels and not is_v3(s)), None)
     principal = principal_diagnosis(enc, ctx, conditions or [])
     return stay_scope(ctx.env.rules, principal, codes, level)

@@ -62,15 +62,17 @@ def task_events(res: Json, ctx: Ctx) -> Outcome:
     owner_ref = obj(res, "owner", "owner")
     owner = string(owner_ref, "reference", "owner.reference") if owner_ref else None
     event_id, own = identity(res, "Task")
-    note = _last_note(res)
+    note = None if res.get("note") is None else _last_note(res)
     return [TaskUpdated(event_id, patient, time, own, task_id, status, reason, owner, note)]
 
 
 def _keyed(res: Json, ctx: Ctx) -> str | None:
     """The patient key of ``for.identifier`` with the project's key system, if any."""
-    holder = obj(res, "for", "for")
-    ident = obj(holder, "identifier", "for.identifier") if holder else None
-    if ident is None or string(ident, "system", "for.identifier.system") != ctx.env.key_system:
+    holder = res.get("for")
+    if holder.__class__ is not dict or holder.get("identifier") is None:
+        return None  # a wrong type is reported where ``for`` is read as a Reference
+    ident = obj(holder, "identifier", "for.identifier") or {}
+    if string(ident, "system", "for.identifier.system") != ctx.env.key_system:
         return None
     value = string(ident, "value", "for.identifier.value")
     if value is None:

@@ -141,6 +141,12 @@ def test_encounter_entered_in_error_is_a_retraction() -> None:
     assert isinstance(untimed, Retracted) and not untimed.timed
 
 
+def test_a_notification_about_an_encounter_entered_in_error_is_a_retraction() -> None:
+    enc = {**encounter(status="entered-in-error"), "subject": {"reference": "urn:uuid:pat-1"}}
+    got = one(message(enc=enc))
+    assert isinstance(got, Retracted) and got.ref == "Encounter/enc-1" and got.patient == "p1"
+
+
 def test_condition_entered_in_error_is_a_retraction() -> None:
     got = one(condition(verificationStatus=cc(VERIFICATION, "entered-in-error")))
     assert isinstance(got, Retracted) and got.ref == "Condition/cond-1"
