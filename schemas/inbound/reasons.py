@@ -45,8 +45,3 @@ def first_code(codes: list[tuple[str | None, str | None]]) -> str | None:
 def named(rtype: str, rid: str | None) -> str:
     """``Encounter/e1`` (``Encounter`` without an id)."""
     return f"{rtype}/{rid}" if rid else rtype
-
-
-def status(rtype: str, value: object, wanted: str) -> str:
-    """``Appointment.status: booked is not a session outcome (fulfilled, noshow)``."""
-    return f"{rtype}.status: {cut(str(value))} is not {wanted}"

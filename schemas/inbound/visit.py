@@ -31,7 +31,8 @@ _UNIT_MINUTES = {
 
 def visit_events(res: Json, ctx: Ctx, status: str, cls: str) -> Outcome:
     if status != "finished":
-        return f"Encounter.status: {status}; a {cls} session counts when finished"
+        what = "a telehealth (VR)" if cls == "VR" else "an ambulatory (AMB)"
+        return f"Encounter.status: {status}; {what} session counts when finished"
     period = obj(res, "period", "period") or {}
     if period.get("start") is None:
         return "Encounter.period.start: absent; a session needs its start time"

@@ -305,7 +305,7 @@ IGNORED: dict[str, tuple[Doc, str]] = {
     ),
     "amb-in-progress": (
         encounter("AMB", status="in-progress", serviceType=cc(LOC, "iop")),
-        "Encounter.status: in-progress; a AMB session counts when finished",
+        "Encounter.status: in-progress; an ambulatory (AMB) session counts when finished",
     ),
     "amb-no-start": (
         encounter("VR", serviceType=cc(LOC, "iop"), period={"end": "2026-03-01T09:00:00Z"}),
