@@ -159,3 +159,13 @@ def test_meta_source_of_the_wrong_type_is_invalid_when_read() -> None:
     assert error(bundle, rules=FROM_META).diagnostics == (
         "Bundle.meta.source: expected a string, got an array"
     )
+
+
+def test_settings_derived_values_are_built_once_per_rules_object() -> None:
+    from schemas.inbound.context import env_of
+    from schemas.ingest import DEFAULT_BASE
+
+    env = env_of(FROM_META, DEFAULT_BASE)
+    assert env_of(FROM_META, DEFAULT_BASE) is env
+    assert env.from_meta and env.key_system == KEY_SYSTEM
+    assert env_of(DEFAULTED, DEFAULT_BASE) is not env
