@@ -112,16 +112,18 @@ DEFAULT_BH_DIAGNOSES = (
     "F10-F99", "!F17", "R45851", "R4588", "T1491", "X71-X83", "T36-T65??2", "T711?2",
 )  # fmt: skip
 
-#: Default ``scope.services``: ``system|code`` (rules.md §2, verified against the code
-#: systems: NUBC revenue codes 011x/012x/013x/014x/015x with 4 = psychiatric room and
-#: board, 0204 psychiatric intensive care; HL7 service-category; SNOMED CT Psychiatry).
+#: Default ``scope.services``: ``system|code`` (rules.md §2), checked against the code
+#: systems: NUBC revenue codes 011x–015x with last digit 4 = psychiatric room and board
+#: (ResDAC Revenue Center code book), 0204 psychiatric intensive care; HL7 service-category
+#: 22 Mental Health and 12 Drug/Alcohol (HL7 UTG CodeSystem-service-category, v1.1.1;
+#: 14 is Emergency Department, 25 Respite/Carer Support); SNOMED CT 394587001 Psychiatry.
 NUBC_REVENUE = "https://www.nubc.org/CodeSystem/RevenueCodes"
 SERVICE_CATEGORY = "http://terminology.hl7.org/CodeSystem/service-category"
 SNOMED = "http://snomed.info/sct"
 DEFAULT_BH_SERVICES = (
     *(f"{NUBC_REVENUE}|{c}" for c in ("0114", "0124", "0134", "0144", "0154", "0204")),
-    f"{SERVICE_CATEGORY}|25",  # Mental Health (rules.md says 22, which is Interpreting)
-    f"{SERVICE_CATEGORY}|14",  # Drug/Alcohol (rules.md says 12, which is Dental)
+    f"{SERVICE_CATEGORY}|22",  # Mental Health (HL7 UTG CodeSystem service-category 1.1.1)
+    f"{SERVICE_CATEGORY}|12",  # Drug/Alcohol
     f"{SNOMED}|394587001",  # Psychiatry (specialty)
 )
 

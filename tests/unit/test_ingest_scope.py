@@ -185,16 +185,11 @@ def test_configured_diagnoses_and_services() -> None:
     assert scope(mental_health)[0] is (f"{SERVICE_CATEGORY}|22" in DEFAULT_RULES.scope.services)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pipeline/config.py lists service-category 25 and 14; the published code system "
-    "(terminology.hl7.org CodeSystem service-category) has 22 Mental Health, 12 Drug/Alcohol, "
-    "14 Emergency Department, 25 Respite/Carer Support",
-)
 def test_default_services_are_the_published_service_category_codes() -> None:
     services = DEFAULT_RULES.scope.services
     assert f"{SERVICE_CATEGORY}|22" in services and f"{SERVICE_CATEGORY}|12" in services
     assert f"{SERVICE_CATEGORY}|14" not in services  # Emergency Department
+    assert f"{SERVICE_CATEGORY}|25" not in services  # Respite/Carer Support
 
 
 def test_stays_of_every_kind_carry_their_scope() -> None:
