@@ -83,7 +83,7 @@ def _proposals(
         return out
     phqs = [o for o in ctx.s.obs if o.inst == PHQ9 and o.time >= since]
     if level is Level.IOP:
-        out += iop_worse(ctx, phqs, ev.time)
+        out += iop_worse(ctx, phqs)
     if ev.instrument is Instrument.PHQ9:
         out += better(ctx, obs, phqs, level, since)
     return out
@@ -136,17 +136,18 @@ def op_worse(ctx: Ctx, ev: AssessmentRecorded, obs: Obs) -> list[Proposal]:
     return [Proposal("T-OP-WORSE", target, STEP_UP, Priority.URGENT, text, _refs(obs))]
 
 
-def iop_worse(ctx: Ctx, at_level: list[Obs], now: datetime) -> list[Proposal]:
+def iop_worse(ctx: Ctx, at_level: list[Obs]) -> list[Proposal]:
     """T-IOP-WORSE: at IOP, the last two PHQ-9 at this level both ≥ 20, or one PHQ-9 ≥ 20
     with a safety signal at its time → PHP (urgent, step-up). Evaluated on every PHQ-9,
-    item 9 and C-SSRS event (rules.md §7).
+    item 9 and C-SSRS event (rules.md §7). "The last two" are the latest two the state
+    holds, also when a late PHQ-9 is one of them.
 
     Rationale: persistently severe depression despite IOP, or severe depression with a
     suicide-risk signal, calls for daily monitoring. Source: reference/clinical-rules.md
     §4a, §4b, §3d (AABH PHP profile), §8 rule 5.
     """
     m = ctx.cfg.transition.iop_worse_phq9_min
-    phqs = [o for o in at_level if o.time <= now]
+    phqs = at_level
     if not phqs or phqs[-1].value < m:
         return []
     last = phqs[-1]
