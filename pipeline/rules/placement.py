@@ -112,11 +112,18 @@ def enroll(ctx: Ctx, level: Level, when: datetime, trigger: str, focus: str | No
 
 
 def recert(
-    ctx: Ctx, level: Level, since: datetime, after: datetime, trigger: str, focus: str | None
+    ctx: Ctx,
+    level: Level,
+    since: datetime,
+    after: datetime,
+    trigger: str,
+    focus: str | None,
+    when: datetime | None = None,
 ) -> None:
     """C-RECERT: at IOP or PHP, a routine ``recertification`` Task due at the first
     schedule point after ``after``: ``since`` + k × 60 days (IOP), or + 18 days then every
-    30 days (PHP).
+    30 days (PHP). Authored at ``when``, the triggering event's time (contract §5), else
+    at ``after``.
 
     Rationale: Medicare requires physician recertification of IOP need "no less often than
     every other month" and of PHP as of the 18th day, then at least every 30 days.
@@ -132,7 +139,9 @@ def recert(
         f"Enrolled at {lv(level)} since {ctx.day(since)}; recertify the need for "
         f"{lv(level)} by {ctx.day(due)}."
     )
-    ctx.new_task("C-RECERT", CareTask.RECERT, trigger, after, Priority.ROUTINE, text, focus, due)
+    authored = when or after
+    ctx.new_task("C-RECERT", CareTask.RECERT, trigger, authored, Priority.ROUTINE, text, focus,
+                 due)  # fmt: skip
 
 
 def next_recert(ctx: Ctx, level: Level, since: datetime, after: datetime) -> datetime:

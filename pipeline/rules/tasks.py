@@ -112,7 +112,7 @@ def completed(ctx: Ctx, task: TaskRecord, ev: TaskUpdated) -> None:
         s.resolved_at = max(ev.time, s.resolved_at or ev.time)
     elif task.code == CareTask.RECERT and s.level is not None and s.level_since is not None:
         after = max(ev.time, task.due)
-        recert(ctx, s.level, s.level_since, after, ev.event_id, f"Task/{task.id}")
+        recert(ctx, s.level, s.level_since, after, ev.event_id, f"Task/{task.id}", ev.time)
 
 
 def referral_outcome(ctx: Ctx, task: TaskRecord, ev: TaskUpdated) -> None:
