@@ -57,12 +57,13 @@ def attend_level(ctx: Ctx, ev: SessionAttended) -> None:
     """Attendance at L (rules.md §3): L = the pending target → enrollment at L (whatever
     the level); no level and (no pending referral, or L above the pending target) →
     enrollment at L; else the session only counts. Choice: a session older than the moment
-    the level became none does not enroll."""
+    the level became none does not enroll, nor does one older than the pending referral
+    fulfil it (a late session from before the referral is no placement)."""
     s, level = ctx.s, ev.level
     if level is None or level is Level.INPATIENT:
         return
     p = s.pending
-    if p is not None and p.level == level:
+    if p is not None and p.level == level and ev.time >= p.authored:
         enroll(ctx, level, ev.time, ev.event_id, ev.ref)
         return
     if s.level is not None or (s.level_since is not None and ev.time < s.level_since):
