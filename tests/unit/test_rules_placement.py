@@ -32,7 +32,11 @@ def test_c_recert_on_enrollment(level: str, days: int) -> None:
     j = Journey()
     j.enroll("2026-03-02T00:00", level)
     task = j.task(RECERT)
-    assert (task.rule, task.priority, task.status) == ("C-RECERT", Priority.ROUTINE, Status.REQUESTED)
+    assert (task.rule, task.priority, task.status) == (
+        "C-RECERT",
+        Priority.ROUTINE,
+        Status.REQUESTED,
+    )
     assert (task.due - task.authored).days == days
     assert task.authored == t("2026-03-02T00:00")
     assert j.state is not None and j.state.level is Level(level)
@@ -240,7 +244,10 @@ def test_program_exit_cancels_level_bound_tasks() -> None:
     j.exit("2026-06-16T10:00", "iop", finished=False)
     for code in (RECERT, CareTask.INTENSITY, CareTask.DISCHARGE_REVIEW):
         task = j.task(code)
-        assert (task.status, task.status_reason) == (Status.CANCELLED, "program ended on 2026-06-16")
+        assert (task.status, task.status_reason) == (
+            Status.CANCELLED,
+            "program ended on 2026-06-16",
+        )
     assert j.open(CareTask.SAFETY_PLAN).status == Status.REQUESTED
     assert j.state is not None and j.state.level is None
     assert j.state.inactive_due is None and j.state.week_due is None
