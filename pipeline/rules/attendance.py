@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pipeline.clock import day_key, day_number, week_key
+from pipeline.clock import day_number, local_date, week_key
 from pipeline.codes import CareTask, Priority, Status
 from pipeline.describe import lv
 from pipeline.events import SessionAttended, SessionMissed
@@ -85,14 +85,14 @@ def count_minutes(ctx: Ctx, ev: SessionAttended) -> None:
         s.counted = s.counted.union(keys)
         if seen:
             return
-    week = week_key(ev.time, ctx.tz)
-    day = 1 << (day_key(ev.time, ctx.tz) - week)
+    d = local_date(ev.time, ctx.tz)
+    week = d.toordinal() - d.weekday()
     oldest = week_key(s.clock, ctx.tz) - 7 * (ctx.cfg.attendance.low_hours_weeks + 1)
     if week < oldest:
         return
     kept = [w for w in s.weeks if w[0] >= oldest and w[0] != week]
     old = next((w for w in s.weeks if w[0] == week), (week, 0, 0))
-    kept.append((week, old[1] + ev.minutes, old[2] | day))
+    kept.append((week, old[1] + ev.minutes, old[2] | 1 << d.weekday()))
     kept.sort()
     s.weeks = tuple(kept)
 

@@ -26,11 +26,8 @@ from pipeline.state import PatientState
 
 # kinds, in their (class, rule-table) order
 MISSED, LOST, EXPIRED, OVERDUE, STALLED, INACTIVE, WEEK = range(7)
-_NO_OVERDUE = (CareTask.FULFILL, CareTask.FOLLOWUP_7D, CareTask.FOLLOWUP_ED_7D)
-
-
-#: No referral stalls sooner than this after it was authored (``accept_hours`` ≥ 1).
-_MIN_STALL = timedelta(hours=1)
+_FOLLOWUPS = (CareTask.FOLLOWUP_7D, CareTask.FOLLOWUP_ED_7D)
+_NO_OVERDUE = (CareTask.FULFILL, *_FOLLOWUPS)
 
 
 class Due(NamedTuple):
@@ -45,13 +42,10 @@ def referral_times(ctx: Ctx) -> tuple[datetime, datetime] | None:
     p = ctx.s.pending
     if p is None:
         return None
-    r = ctx.cfg.referral
-    hours = {
-        Priority.STAT: r.accept_hours_stat,
-        Priority.ASAP: r.accept_hours_asap,
-        Priority.URGENT: r.accept_hours_urgent,
-    }.get(p.priority, r.accept_hours_routine)
-    return p.authored + timedelta(hours=hours), ctx.plus_days(p.authored, r.expire_days)
+    hours = _stall_hours(ctx, p.priority)
+    return p.authored + timedelta(hours=hours), ctx.plus_days(
+        p.authored, ctx.cfg.referral.expire_days
+    )
 
 
 def candidates(ctx: Ctx) -> list[Due]:
@@ -89,15 +83,34 @@ def next_deadline(ctx: Ctx) -> datetime | None:
 
 
 def _any_reached(s: PatientState, clock: datetime, ctx: Ctx) -> bool:
-    """A cheap test that no deadline can be due (the common case of an event)."""
+    """A cheap test that no deadline can be due (the common case of an event): exact for
+    every deadline but expiry, which is tested a day early (a DST day is 23–25 hours)."""
     for v in (s.week_due, s.inactive_due, s.lost_due):
         if v is not None and v <= clock:
             return True
     for task in s.tasks.values():
-        if task.due <= clock and not task.overdue:
+        if task.due <= clock and (
+            task.code in _FOLLOWUPS or not (task.overdue or task.code == CareTask.FULFILL)
+        ):
             return True
     p = s.pending
-    return p is not None and p.authored + _MIN_STALL <= clock
+    if p is None:
+        return False
+    r = ctx.cfg.referral
+    if p.authored + timedelta(days=r.expire_days - 1) <= clock:
+        return True
+    return not s.stalled and p.authored + timedelta(hours=_stall_hours(ctx, p.priority)) <= clock
+
+
+def _stall_hours(ctx: Ctx, priority: str) -> int:
+    r = ctx.cfg.referral
+    if priority == Priority.STAT:
+        return r.accept_hours_stat
+    if priority == Priority.ASAP:
+        return r.accept_hours_asap
+    if priority == Priority.URGENT:
+        return r.accept_hours_urgent
+    return r.accept_hours_routine
 
 
 def run_clock(ctx: Ctx, now: datetime) -> None:
