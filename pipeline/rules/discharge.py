@@ -40,6 +40,7 @@ def on_discharge(ctx: Ctx, ev: PatientDischarged) -> str | None:
         stays.deceased(ctx, ev.time, ev.ref)
         return None
     s = ctx.s
+    stays.end_medical(ctx, ev.time)  # an in-scope discharge of a stay admitted as medical
     if s.level is not Level.INPATIENT:
         stays.readmission(ctx, ev.time, ev.event_id, ev.ref)
         admit(ctx, ev.time)
