@@ -61,13 +61,14 @@ def test_kafka_equals_embedded(worker: Worker, scn: Scenario, tmp_path: Path) ->
     """Final state per resource id is identical in both modes, and matches the scenario's
     expected Tasks, ServiceRequests and dead-letter count (01 and 09 among them)."""
     src = resolve_updates(scn, tmp_path)
-    embedded, _ = run_replay(src, scn.until, tmp_path, "e", scn.rules_args() + scn.source_args())
+    extra = scn.rules_args() + scn.source_args()  # the client keys patients by the rules too
+    embedded, _ = run_replay(src, scn.until, tmp_path, "e", extra)
     if scn.rules:  # a worker reads its rules at start: give this one its own worker
         with running_worker(worker.wenv.bootstrap, tmp_path, CAREPATH_RULES=str(scn.rules)) as w:
-            kafka, n_dead = _broker_replay(w, src, scn.until, tmp_path, scn.source_args())
+            kafka, n_dead = _broker_replay(w, src, scn.until, tmp_path, extra)
     else:
         w = worker
-        kafka, n_dead = _broker_replay(worker, src, scn.until, tmp_path, scn.source_args())
+        kafka, n_dead = _broker_replay(worker, src, scn.until, tmp_path, extra)
     k, e = _final(kafka), _final(embedded.splitlines())
     diff = {i: (k.get(i), e.get(i)) for i in set(k) | set(e) if k.get(i) != e.get(i)}
     assert diff == {}, w.tail()
