@@ -24,8 +24,9 @@ from pipeline.rules.placement import PROGRAM_LEVELS
 from pipeline.rules.tasks import failed
 from pipeline.state import PatientState
 
-# kinds, in their (class, rule-table) order
-MISSED, LOST, EXPIRED, OVERDUE, STALLED, INACTIVE, WEEK = range(7)
+# kinds, in their (class, rule-table) order: the closers, L-OVERDUE, then the openers in
+# the order of the rules.md §5 table (week checks, C-INACTIVE / C-OP-INACTIVE, C-REFERRAL-STALLED)
+MISSED, LOST, EXPIRED, OVERDUE, WEEK, INACTIVE, STALLED = range(7)
 _FOLLOWUPS = (CareTask.FOLLOWUP_7D, CareTask.FOLLOWUP_ED_7D)
 _NO_OVERDUE = (CareTask.FULFILL, *_FOLLOWUPS)
 
@@ -70,8 +71,18 @@ def candidates(ctx: Ctx) -> list[Due]:
     if s.inactive_due is not None:
         out.append(Due(s.inactive_due, INACTIVE))
     if s.week_due is not None:
-        out.append(Due(s.week_due, WEEK))
+        out.append(Due(_week_due(ctx, s.week_due), WEEK))
     return out
+
+
+def _week_due(ctx: Ctx, week_due: datetime) -> datetime:
+    """When the week check fires: ``week_due``, or, when the clock has jumped past it, the
+    latest Monday the jump covers — the check fires once, for that week (§8), and so in
+    due-time order with the other deadlines of the jump."""
+    clock = ctx.s.clock
+    if week_due > clock:
+        return week_due
+    return week_start(week_key(clock, ctx.tz), ctx.tz)
 
 
 def next_deadline(ctx: Ctx) -> datetime | None:
