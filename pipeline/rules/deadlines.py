@@ -323,21 +323,17 @@ def week_check(ctx: Ctx) -> None:
     iop = level is Level.IOP
     low_min = a.iop_weekly_minutes if iop else a.php_weekly_minutes
     low_days = a.iop_weekly_days if iop else a.php_weekly_days
-    when = ", ".join(f"{m} minutes on {d} days" for _, m, d in weeks)
-    mondays = " and ".join(ctx.day(week_start(k, tz)) for k, _, _ in weeks)
     if all(m < low_min or d < low_days for _, m, d in weeks):
-        rule = "C-LOW-HOURS"
-        text = (
-            f"At {lv(level)} attended {when} in the weeks of {mondays}, each under "
-            f"{low_min} minutes or {low_days} days; review the intensity of care."
-        )
+        rule, bound = "C-LOW-HOURS", f"each under {low_min} minutes or {low_days} days"
     elif iop and all(m > a.iop_max_weekly_minutes for _, m, _ in weeks):
-        rule = "C-HIGH-HOURS"
-        text = (
-            f"At {lv(level)} attended {when} in the weeks of {mondays}, each over "
-            f"{a.iop_max_weekly_minutes} minutes; review the intensity of care."
-        )
+        rule, bound = "C-HIGH-HOURS", f"each over {a.iop_max_weekly_minutes} minutes"
     else:
         return
+    when = ", ".join(f"{m} minutes on {d} days" for _, m, d in weeks)
+    mondays = " and ".join(ctx.day(week_start(k, tz)) for k, _, _ in weeks)
+    text = (
+        f"At {lv(level)} attended {when} in the weeks of {mondays}, {bound}; review the "
+        f"intensity of care."
+    )
     ctx.new_task(rule, CareTask.INTENSITY, f"deadline:week-end:{ctx.day(monday)}", monday,
                  Priority.ROUTINE, text, None)  # fmt: skip

@@ -6,6 +6,8 @@ recorded — for the discharge lookback and the safety signal).
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from pipeline.clock import plus_days
 from pipeline.codes import CareTask, Priority
 from pipeline.events import AssessmentRecorded, Contra, Instrument, Risk
@@ -13,6 +15,8 @@ from pipeline.rules.context import Ctx
 from pipeline.rules.signals import contra_active, in_bh_care
 from pipeline.state import Obs
 
+#: Inside every allowed ``history.retention_days`` (≥ 31 local days) even across DST.
+_QUICK = timedelta(days=29)
 #: At most this many assessments kept (retention aside): the rules read the latest ones.
 OBS_KEPT = 64
 
@@ -27,8 +31,8 @@ def record(ctx: Ctx, ev: AssessmentRecorded) -> Obs:
     while i and items[i - 1].time > obs.time:
         i -= 1
     new = (*items[:i], obs, *items[i:])
-    horizon = plus_days(s.last_event, -ctx.cfg.history.retention_days, ctx.tz)
-    if new[0].time < horizon:
+    if new[0].time < s.last_event - _QUICK:  # else well inside the window
+        horizon = plus_days(s.last_event, -ctx.cfg.history.retention_days, ctx.tz)
         new = tuple(o for o in new if o.time >= horizon)
     s.obs = new[-OBS_KEPT:]
     return obs
