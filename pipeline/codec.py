@@ -185,6 +185,7 @@ def encode_state(s: PatientState) -> bytes:
         "dn": s.display,
         "d": 1 if s.deceased else None,
         "dr": s.death_ref,
+        "lb": _t(s.last_bh),
     }
     d.update((k, v) for k, v in optional.items() if v is not None)
     return to_json(d)
@@ -229,4 +230,5 @@ def decode_state(b: bytes) -> PatientState:
         display=d.get("dn"),
         deceased=bool(d.get("d")),
         death_ref=d.get("dr"),
+        last_bh=_dt(d.get("lb")),
     )

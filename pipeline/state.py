@@ -107,6 +107,7 @@ class PatientState:
     display: str | None = None
     deceased: bool = False
     death_ref: str | None = None  # the resource that declared the death (reversal)
+    last_bh: datetime | None = None  # latest BH session (a follow-up that came first)
 
     def copy(self) -> PatientState:
         """A shallow copy (containers shared until replaced)."""
@@ -143,6 +144,7 @@ class PatientState:
             self.display,
             self.deceased,
             self.death_ref,
+            self.last_bh,
         )
 
     def effective_level(self) -> Level | None:

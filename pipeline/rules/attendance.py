@@ -16,6 +16,7 @@ from pipeline.codes import CareTask, Priority, Status
 from pipeline.describe import lv
 from pipeline.events import SessionAttended, SessionMissed
 from pipeline.levels import Level
+from pipeline.outputs import TaskRecord
 from pipeline.rules.context import Ctx
 from pipeline.rules.placement import arm_inactive, enroll
 from pipeline.rules.signals import OUTPATIENT_LEVELS, signal_source
@@ -48,6 +49,8 @@ def on_attended(ctx: Ctx, ev: SessionAttended) -> str | None:
         s.no_shows = tuple(t for t in s.no_shows if t > last)
     if not ev.bh:
         return None
+    if ev.level is not Level.INPATIENT and (s.last_bh is None or ev.time > s.last_bh):
+        s.last_bh = ev.time
     followup_met(ctx, ev)
     attend_level(ctx, ev)
     return None
@@ -123,6 +126,18 @@ def followup_met(ctx: Ctx, ev: SessionAttended) -> None:
     missed = s.open_task(CareTask.FOLLOWUP_MISSED)
     if missed is not None and f.window_days < n <= f.lost_days:
         ctx.set_status(missed, Status.COMPLETED, ev.time, f"seen on day {n} after the discharge")
+
+
+def met_before(ctx: Ctx, task: TaskRecord, start: datetime, first_day: int) -> None:
+    """L-FOLLOWUP-MET for a discharge or ED visit that arrives after the session: the
+    latest BH session already recorded, on day ``first_day``–7 after the date of ``start``
+    (and after ``start``), completes the new follow-up Task at the session's time."""
+    seen = ctx.s.last_bh
+    if seen is None or seen < start or seen >= task.due:
+        return
+    if day_number(seen, start, ctx.tz) < first_day:
+        return
+    ctx.set_status(task, Status.COMPLETED, seen, f"follow-up visit attended on {ctx.day(seen)}")
 
 
 def on_no_show(ctx: Ctx, ev: SessionMissed) -> str | None:

@@ -14,6 +14,7 @@ from pipeline.describe import lv
 from pipeline.events import Disposition, PatientDischarged, Risk
 from pipeline.levels import Level
 from pipeline.rules import stays
+from pipeline.rules.attendance import met_before
 from pipeline.rules.context import Ctx
 from pipeline.rules.placement import admit, set_level
 from pipeline.rules.signals import CSSRS, ITEM9, PHQ9, active_contras, latest, signal_source
@@ -177,6 +178,7 @@ def followup(
     s = ctx.s
     s.followup_from, s.followup_ed = when, False
     s.lost_due = ctx.end_of_day(when, ctx.cfg.followup.lost_days)
+    met_before(ctx, task, when, 1)
 
 
 def against_advice(ctx: Ctx, ev: PatientDischarged) -> None:

@@ -15,6 +15,7 @@ from pipeline.codes import CareTask, Priority, Status
 from pipeline.describe import lv
 from pipeline.events import EdVisited, PatientAdmitted, PatientDied, PatientRecorded, Retracted
 from pipeline.levels import Level
+from pipeline.rules.attendance import met_before
 from pipeline.rules.context import Ctx
 from pipeline.rules.placement import admit, arm_inactive
 from pipeline.rules.signals import OUTPATIENT_LEVELS
@@ -148,6 +149,7 @@ def ed_followup(ctx: Ctx, ev: EdVisited) -> None:
         s = ctx.s
         s.followup_from, s.followup_ed = ev.time, True
         s.lost_due = ctx.end_of_day(ev.time, ctx.cfg.followup.lost_days)
+        met_before(ctx, task, ev.time, 0)
 
 
 def ed_review(ctx: Ctx, ev: EdVisited) -> None:
