@@ -475,3 +475,21 @@ def test_late_discharge_after_a_visit_in_the_window_is_met() -> None:
     assert (fu.status, fu.last_modified) == (Status.COMPLETED, t("2026-03-10T09:00"))
     j.tick("2026-04-01")
     assert j.tasks(MISSED) == []
+
+
+def test_late_discharge_after_a_day_0_session_is_not_met() -> None:
+    j = Journey()
+    j.admit("2026-03-01T08:00")
+    j.attend("2026-03-08T18:00", "op")  # day 0: the discharge date does not count
+    j.discharge("2026-03-08T15:00")
+    assert j.task(FU).status == Status.REQUESTED
+
+
+def test_late_ed_visit_after_a_session_the_same_day_is_met() -> None:
+    """FUM: a session on day 0–7 after the ED visit, even one that arrived first."""
+    j = Journey()
+    j.enroll("2026-03-01T00:00", "op")
+    j.attend("2026-03-08T22:00", "op", 45)
+    j.ed_visit("2026-03-08T20:00")
+    fu = j.task(CareTask.FOLLOWUP_ED_7D)
+    assert (fu.status, fu.last_modified) == (Status.COMPLETED, t("2026-03-08T22:00"))
