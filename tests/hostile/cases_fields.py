@@ -257,6 +257,13 @@ ELSEWHERE: dict[tuple[str, Path], Path] = {
 }
 
 
+#: Changed fields reported where :data:`ELSEWHERE` says and also at the field itself: a
+#: collection's entries are each read on their own (contract §2), and a Patient entry is
+#: an event of its own in v2 (contract §3: its name, its death), so its bad id is one dead
+#: letter and the Observation whose subject points to it another.
+ALSO_ITSELF: set[tuple[str, Path]] = {("collection", ("entry", 1, "resource", "id"))}
+
+
 def field_cases() -> list[Line]:
     lines: list[Line] = []
     for name, path, kind in FIELDS:
@@ -264,13 +271,15 @@ def field_cases() -> list[Line]:
             if path == ("resourceType",) and not isinstance(value, str | int | bool):
                 continue  # covered by the document-level cases
             doc = changed(name, path, value)
-            where = ELSEWHERE.get((name, path), (*path, *(deeper or ())))
-            expr = expression(template(name), where)
+            itself = (*path, *(deeper or ()))
+            expr = expression(template(name), ELSEWHERE.get((name, path), itself))
             if path == ("resourceType",):
                 expr, problem = None, "resourceType must be a string"
-            lines.append(
-                invalid(f"{name}:{render(path)}:{kind}{i}", doc, expr, _why(problem, name, path))
-            )
+            also = None
+            if (name, path) in ALSO_ITSELF:
+                also = [(expression(template(name), itself), problem)]
+            case = f"{name}:{render(path)}:{kind}{i}"
+            lines.append(invalid(case, doc, expr, _why(problem, name, path), also))
     return lines
 
 

@@ -1,11 +1,11 @@
 """Task updates that break the Task state machine (rules.md §5).
 
 The pipeline must have emitted the Task first: an admission, a PHQ-9 and a discharge home
-of patient ``hx-sm`` open a referral Task (``fulfill``, to IOP) and a ``follow-up-7d``
-Task. Their ids are computed by running the engine on those events; then case-manager
-updates walk both Tasks through legal moves, with forbidden ones in between. The
-generator checks itself: each line marked invalid is rejected by the core exactly once,
-each valid line by nothing.
+of patient ``hx-sm`` (a behavioral-health stay: principal diagnosis F33.2) open a referral
+Task (``fulfill``, to IOP) and a ``follow-up-7d`` Task. Their ids are computed by running
+the engine on those events; then case-manager updates walk both Tasks through legal moves,
+with forbidden ones in between. The generator checks itself: each line marked invalid is
+rejected by the core exactly once, each valid line by nothing.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pipeline.config import DEFAULT_RULES
 from pipeline.outputs import TaskRecord
 from schemas.ingest import Limits
 from tests.hostile.corpus_kit import Line, invalid, valid
-from tests.hostile.templates import BASE, LOINC, V3, cc
+from tests.hostile.templates import BASE, ICD10CM, LOINC, V3, cc
 
 PATIENT = "hx-sm"
 ILLEGAL = "is not an allowed transition"
@@ -61,6 +61,7 @@ def setup_events() -> list[bytes]:
         "class": {"system": V3, "code": "IMP"},
         "subject": {"reference": f"Patient/{PATIENT}"},
         "period": {"start": "2026-04-01T08:00:00Z"},
+        "reasonCode": [cc(ICD10CM, "F33.2")],  # in scope: a BH principal diagnosis
     }
     obs = {
         "resourceType": "Observation",

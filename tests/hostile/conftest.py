@@ -30,8 +30,11 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> list[Source]:
 
 
 @pytest.fixture(scope="session")
-def mixed(hand: list[Source], generated: list[Source]) -> Stream:
-    return interleave([scenario_source(), *hand, *generated])
+def mixed(
+    hand: list[Source], generated: list[Source], tmp_path_factory: pytest.TempPathFactory
+) -> Stream:
+    scenario = scenario_source(tmp_path_factory.mktemp("hostile-scenarios"))
+    return interleave([scenario, *hand, *generated])
 
 
 @pytest.fixture(scope="session")

@@ -2,10 +2,13 @@
 
 Sources: the hand-written files in ``data/`` (committed) and the groups written by
 ``make_corpus`` (generated per session, not committed: they hold documents over 1 MiB).
-Each source is NDJSON plus an ``.expected.json`` sidecar with one entry per line
-(``null`` for a valid line). The *mixed* stream interleaves every source with the valid
-documents of the public scenarios (all but 09, the broken one), keeping each source's
-own order; the *valid* stream is the same without the invalid lines.
+Each source is NDJSON plus an ``.expected.json`` sidecar with one entry per line (``null``
+for a valid line; for an invalid one its dead letter, plus ``also`` for each further one
+when the document holds several resources that are each invalid). The *mixed* stream
+interleaves every source with the valid documents of the public scenarios (all but 09, the
+broken one; their task-update lines resolved to the case manager's Task as the scenario
+harness does), keeping each source's own order; the *valid* stream is the same without the
+invalid lines.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from typing import Any
 import orjson
 
 from agents.cli import main
+from tests.scenarios.runner import resolve_updates, scenarios, update_spec
 
 HERE = Path(__file__).parent
 DATA = HERE / "data"
@@ -36,6 +40,15 @@ class Source:
     def invalid(self) -> int:
         return sum(e is not None for e in self.expected)
 
+    @property
+    def dead_letters(self) -> int:
+        return dead_letters(self.expected)
+
+
+def dead_letters(expected: list[dict[str, Any] | None]) -> int:
+    """The number of dead-letter records the lines of ``expected`` must give."""
+    return sum(1 + len(e.get("also", [])) for e in expected if e is not None)
+
 
 def load(directory: Path) -> list[Source]:
     sources = []
@@ -50,14 +63,17 @@ def load(directory: Path) -> list[Source]:
     return sources
 
 
-def scenario_source() -> Source:
+def scenario_source(tmp: Path) -> Source:
+    """The public scenarios' documents, task-update lines resolved (``tmp``: work files)."""
+    chosen = [s for s in scenarios(SCENARIOS) if not s.name.startswith("09-")]
+    assert all(s.rules is None and s.source is None for s in chosen), "default settings only"
     lines = [
         ln
-        for path in sorted(SCENARIOS.glob("*.ndjson"))
-        if not path.name.startswith("09-")
-        for ln in path.read_bytes().splitlines()
+        for scn in chosen
+        for ln in resolve_updates(scn, tmp).read_bytes().splitlines()
         if ln.strip()
     ]
+    assert not any(update_spec(ln) for ln in lines)
     return Source("scenarios", lines, [None] * len(lines))
 
 
@@ -73,6 +89,10 @@ class Stream:
     @property
     def invalid(self) -> int:
         return sum(e is not None for e in self.expected)
+
+    @property
+    def dead_letters(self) -> int:
+        return dead_letters(self.expected)
 
 
 def interleave(sources: list[Source]) -> Stream:
@@ -101,11 +121,17 @@ def problems(expected: dict[str, Any] | None, records: list[dict[str, Any]]) -> 
             f"valid line dead-lettered: {r['error']['issue'][0]['diagnostics']}" for r in records
         ]
     case = expected["case"]
-    if len(records) != 1:
-        return [f"{case}: {len(records)} dead letters, expected exactly one"]
-    issue = records[0]["error"]["issue"]
+    wanted = [expected, *expected.get("also", [])]
+    if len(records) != len(wanted):
+        return [f"{case}: {len(records)} dead letters, expected {len(wanted)}"]
+    return [p for want, rec in zip(wanted, records, strict=True) for p in _record(case, want, rec)]
+
+
+def _record(case: str, expected: dict[str, Any], record: dict[str, Any]) -> list[str]:
+    """What is wrong with one dead-letter record, against one expected issue."""
+    issue = record["error"]["issue"]
     found: list[str] = []
-    if records[0]["error"]["resourceType"] != "OperationOutcome" or len(issue) != 1:
+    if record["error"]["resourceType"] != "OperationOutcome" or len(issue) != 1:
         found.append(f"{case}: the error is not an OperationOutcome with one issue")
     diagnostics, where = issue[0]["diagnostics"], expected["expression"]
     if where is not None and (
@@ -128,14 +154,17 @@ class Replayed:
     summary: str
 
 
-def replay(stream: Stream, tmp: Path, tag: str, until: str = UNTIL) -> Replayed:
-    """``carepath replay`` (embedded) of ``stream`` with ``--until``: outputs, dead-letter
-    records, and the summary line it prints on standard error."""
+def replay(
+    stream: Stream, tmp: Path, tag: str, until: str = UNTIL, extra: tuple[str, ...] = ()
+) -> Replayed:
+    """``carepath replay`` (embedded) of ``stream`` with ``--until`` (and ``extra``
+    arguments): outputs, dead-letter records, and the summary line it prints on standard
+    error."""
     src, out, dlq = tmp / f"{tag}.ndjson", tmp / f"{tag}.out", tmp / f"{tag}.dlq"
     stream.write(src)
     err = io.StringIO()
     with contextlib.redirect_stderr(err):
         argv = ["replay", str(src), "--out", str(out), "--dead-letter", str(dlq)]
-        assert main([*argv, "--until", until]) == 0
+        assert main([*argv, "--until", until, *extra]) == 0
     dead = [orjson.loads(ln) for ln in dlq.read_bytes().splitlines()]
     return Replayed(out.read_bytes(), dead, err.getvalue())

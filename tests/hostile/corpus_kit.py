@@ -47,9 +47,21 @@ def dump(doc: Doc) -> bytes:
         return json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def invalid(case: str, raw: bytes | Doc, where: str | None, problem: str) -> Line:
+def invalid(
+    case: str,
+    raw: bytes | Doc,
+    where: str | None,
+    problem: str,
+    also: list[tuple[str, str]] | None = None,
+) -> Line:
+    """An invalid line: its dead letter names ``where`` and says ``problem``. ``also``:
+    (where, problem) of each further dead letter, in order, when the document holds several
+    resources that are each invalid on their own (a collection's entries, contract §2)."""
     data = raw if isinstance(raw, bytes) else dump(raw)
-    return data, {"case": case, "expression": where, "problem": problem}
+    expect: Expect = {"case": case, "expression": where, "problem": problem}
+    if also:
+        expect["also"] = [{"expression": w, "problem": p} for w, p in also]
+    return data, expect
 
 
 def changed(name: str, path: Path, value: Any) -> Doc:

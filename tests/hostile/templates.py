@@ -1,7 +1,8 @@
 """Valid FHIR R4 documents the hostile corpus breaks one field at a time.
 
 Every template is recognized by ingest (an event, or for the Task template an update of a
-Task the pipeline never emitted, which the core ignores) and reads the fields listed for
+Task the pipeline never emitted, which the core ignores; stays carry a behavioral-health
+principal diagnosis, so the rules act on them: rules.md §2) and reads the fields listed for
 it in ``make_corpus.FIELDS``. The patients are those of the public scenarios, so a hostile
 document that were wrongly accepted would change the outputs the tests compare.
 """
@@ -18,6 +19,7 @@ LOINC = "http://loinc.org"
 V3 = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 THO_DD = "http://terminology.hl7.org/CodeSystem/discharge-disposition"
 EVENTS = "http://hl7.org/fhir/us/davinci-alerts/CodeSystem/notification-event"
+ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
 
 
 def cc(system: str, code: str) -> Doc:
@@ -61,6 +63,7 @@ _TEMPLATES: dict[str, Doc] = {
         "class": {"system": V3, "code": "IMP"},
         "subject": {"reference": "Patient/s01"},
         "period": {"start": "2026-03-01T08:00:00Z", "end": "2026-03-08T15:00:00Z"},
+        "reasonCode": [cc(ICD10CM, "F33.2")],
         "hospitalization": {"dischargeDisposition": cc(THO_DD, "home")},
     },
     "enc-admission": {
@@ -70,6 +73,7 @@ _TEMPLATES: dict[str, Doc] = {
         "class": {"system": V3, "code": "ACUTE"},
         "subject": {"reference": "Patient/s01"},
         "period": {"start": "2026-03-01T08:00:00Z"},
+        "reasonCode": [cc(ICD10CM, "F33.2")],
     },
     "enc-visit": {
         "resourceType": "Encounter",
@@ -163,6 +167,7 @@ _TEMPLATES: dict[str, Doc] = {
                     "class": {"system": V3, "code": "IMP"},
                     "subject": {"reference": "urn:uuid:hx-pat"},
                     "period": {"start": "2026-03-01T08:00:00Z", "end": "2026-03-08T15:00:00Z"},
+                    "reasonCode": [cc(ICD10CM, "F33.2")],
                 },
             },
             {

@@ -76,7 +76,7 @@ def test_hostile_corpus_through_a_worker(
     assert "Traceback" not in log and "crashed" not in log.lower(), worker.tail()
 
     n_file = len(dlq.read_bytes().splitlines())
-    assert n_file == len(records) == mixed.invalid == len(replayed.dead)
+    assert n_file == len(records) == mixed.dead_letters == len(replayed.dead)
     per_line: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for headers, rec in records:
         per_line[int(headers["carepath-origin"].rsplit(b":", 1)[1])].append(rec)

@@ -9,7 +9,11 @@ SDOH/Gravity, Synthea) through ``carepath replay``, in two NDJSON files:
 Nothing crashes; the replay summary line is checked against a document-by-document count;
 every dead letter is listed in :data:`JUSTIFIED` with its reason; the recognizable
 resources (an independent, simpler scan) are all recognized, in every code-system and
-value variant the data uses. Builds on ``tests/unit/test_ingest_corpus.py`` (ingest alone).
+value variant the data uses. The corpus is general-hospital data (Synthea, US Core): no
+stay has a behavioral-health principal diagnosis in ICD-10-CM, so with the default scope
+every stay is out of scope and nothing is emitted (rules.md §2), and with ``[scope] stays
+= "all"`` (a BH-only feed) the same discharges and scores drive the rules. Builds on
+``tests/unit/test_ingest_corpus.py`` (ingest alone).
 """
 
 from __future__ import annotations
@@ -105,9 +109,14 @@ def replays(
 ) -> dict[str, Replayed]:
     tmp = tmp_path_factory.mktemp("real-world")
     _, whole, entries = corpus
+    every_stay = tmp / "all-stays.rules.toml"
+    every_stay.write_text('[scope]\nstays = "all"\n')
     return {
         "whole": replay(whole, tmp, "whole", UNTIL),
         "entries": replay(entries, tmp, "entries", UNTIL),
+        "entries, every stay": replay(
+            entries, tmp, "entries-all", UNTIL, ("--rules", str(every_stay))
+        ),
     }
 
 
@@ -129,7 +138,9 @@ def summary(text: str) -> dict[str, int]:
     for part in m[5].split(", "):
         kind, n = part.rsplit(" ", 1)
         counts[kind] = int(n)
+    counts["ignored events"] = int(m[7])
     counts["dead letters"] = int(m[9])
+    counts["outputs"] = int(m[10])
     return counts
 
 
@@ -191,7 +202,18 @@ def test_entries_one_per_line(
         again["ignored"],
     )
     assert s["dead-lettered"] == 0 and s["documents"] > 12_000
-    assert got.out.count(b"\n") > 100  # real discharges and scores drive the rules
+    # rules.md §2: no stay here is behavioral health, so each is passed over by the rules
+    # and the assessments are only recorded (no patient is in BH care): nothing comes out
+    stays = again["PatientAdmitted"] + again["PatientDischarged"] + again["EdVisited"]
+    assert stays >= 70 and s["ignored events"] == stays
+    assert got.out == b"" and s["outputs"] == 0
+    # the same feed declared behavioral-health only: real discharges and scores drive the rules
+    every = replays["entries, every stay"]
+    print(f"entries, every stay in scope: {every.summary.strip()}")
+    assert every.dead == []
+    # passed over: only a Da Vinci example Encounter (sent twice) older than the retention window
+    assert summary(every.summary)["ignored events"] == 2
+    assert every.out.count(b"\n") > 100
 
 
 def _recognizable(res: Json) -> str | None:
