@@ -1,9 +1,10 @@
-"""Logs hold no clinical content: every scenario (public and our own), plus Patient
+"""Logs hold no clinical content: every scenario (public and our own, their task-update
+lines resolved to case managers' Task updates with owners and notes), plus Patient
 resources with names and MRNs and invalid documents that quote them, through embedded
 replay with logging at DEBUG and through a real worker with ``CAREPATH_LOG_LEVEL=debug``.
-No log line may contain a name, an identifier value, a score field, a Task description or
-status reason, a dead letter's diagnostics, or any piece of a FHIR document; event ids,
-topics, offsets and rule ids are what logs carry.
+No log line may contain a name, an identifier value, a score field, a Task description,
+note or status reason, a dead letter's diagnostics, or any piece of a FHIR document; event
+ids, topics, offsets and rule ids are what logs carry.
 """
 
 from __future__ import annotations
@@ -22,9 +23,9 @@ import pytest
 
 from agents.cli import main
 from tests.integration.worker import running_worker
+from tests.scenarios.runner import CASES, resolve_updates
 
-SCENARIOS = Path(__file__).parents[1] / "scenarios"
-FILES = sorted((SCENARIOS / "data").glob("*.ndjson")) + sorted((SCENARIOS / "own").glob("*.ndjson"))
+FILES = [scn.ndjson for scn in CASES]
 UNTIL = "2026-12-31T00:00:00Z"
 #: Never in a log line, whatever the input: pieces of FHIR JSON and instrument names.
 MARKERS = [
@@ -89,9 +90,15 @@ def named_documents() -> list[bytes]:
 
 
 def inputs(tmp: Path) -> list[Path]:
+    """The scenario files (task-update lines resolved, each with its own scenario's rules)
+    and the named documents."""
     named = tmp / "named.ndjson"
     named.write_bytes(b"".join(d + b"\n" for d in named_documents()))
-    return [*FILES, named]
+    work = tmp / "resolved"
+    work.mkdir(exist_ok=True)
+    files = [resolve_updates(scn, work) for scn in CASES]
+    assert sum(f != scn.ndjson for f, scn in zip(files, CASES, strict=True)) >= 5
+    return [*files, named]
 
 
 def forbidden(files: list[Path], out: bytes, dlq: bytes) -> set[str]:
@@ -103,7 +110,7 @@ def forbidden(files: list[Path], out: bytes, dlq: bytes) -> set[str]:
             for k, v in value.items():
                 if k == "identifier" and value.get("resourceType") == "Bundle":
                     continue  # a message's own id: it is the event id logs may name
-                if k in ("identifier", "name", "telecom") and v:
+                if k in ("identifier", "name", "telecom", "note", "owner") and v:
                     found.update(s for s in _strings(v) if len(s) > 3 and s not in ("phone",))
                 scan(v)
         elif isinstance(value, list):
