@@ -568,7 +568,8 @@ def _rule(task: dict[str, Any]) -> str | None:
 
 def sentinel_doc(name: str) -> tuple[str, bytes]:
     """A discharge home for a patient of its own: its C-FOLLOWUP Task appears as soon as the
-    worker has ingested everything published before it (care.inbound has one partition)."""
+    worker has ingested everything published before it (care.inbound has one partition).
+    The stay has a behavioral-health principal diagnosis: v2 passes over any other."""
     enc_id = f"sentinel-{name}"
     doc = T.ENC_DISCHARGE % (
         enc_id,
@@ -576,6 +577,7 @@ def sentinel_doc(name: str) -> tuple[str, bytes]:
         f"Patient/sentinel-{name}",
         "2026-01-01T08:00:00Z",
         "2026-01-03T08:00:00Z",
+        T.BH_REASON,
         T.DISPOSITION,
         "home",
     )

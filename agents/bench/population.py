@@ -7,7 +7,10 @@ Kafka value). Patients follow realistic journeys, interleaved in time order:
   message) and discharge (bare ``Encounter`` or ``notification-discharge`` message Bundle with
   ``urn:uuid:`` references), dispositions home / alt-home / oth / aadvice / a NUBC code /
   none, transfers (psy, other-hcf, snf, ...) and, rarely, ``exp``; then, usually, a step-down
-  program; sometimes a readmission;
+  program; sometimes a readmission. The principal diagnosis (``reasonCode``, ICD-10-CM) is
+  behavioral health for most stays (depression, bipolar, psychosis, alcohol, PTSD,
+  intentional self-poisoning, suicidal ideation) and medical for about one in ten, which
+  the rules pass over (rules.md §2);
 - **programs** at php / iop / op: ``EpisodeOfCare`` enrollment (own code system, HCPCS or NUBC
   revenue codes, sometimes a date-only start), attendance 3–5 times a week at php/iop (1–2 at
   op) as fulfilled ``Appointment`` (``minutesDuration`` or ``end``), AMB ``Encounter`` with a
@@ -70,6 +73,22 @@ _DISPOSITIONS: list[tuple[str | None, str, float]] = [
     (T.DISPOSITION, "exp", 1),
 ]
 _TRANSFER = frozenset({"psy", "other-hcf", "snf", "rehab", "long", "hosp"})
+
+# (ICD-10-CM principal diagnosis of a stay, weight): BH codes first, then medical ones
+_DIAGNOSES: list[tuple[str, float]] = [
+    ("F33.2", 25),
+    ("F32.9", 15),
+    ("F31.4", 8),
+    ("F20.9", 6),
+    ("F10.239", 6),
+    ("F43.10", 5),
+    ("T43.222A", 3),
+    ("R45.851", 2),
+    ("I21.4", 4),
+    ("S72.001A", 3),
+    ("J18.9", 3),
+]
+_REASONS = [(T.reason(code), w) for code, w in _DIAGNOSES]
 
 # level -> [(serviceType/EpisodeOfCare.type CodeableConcept JSON, weight)]
 _LEVEL_CODES: dict[str, list[tuple[str, float]]] = {
@@ -195,6 +214,7 @@ class _Builder:
         self.prefix = prefix
         self.cohorts = 0
         self._disp = _weights([((d[0], d[1]), d[2]) for d in _DISPOSITIONS])
+        self._reasons = _weights(_REASONS)
         self._codes = {lv: _weights(c) for lv, c in _LEVEL_CODES.items()}
 
     # -- small pieces ------------------------------------------------------------------
@@ -273,19 +293,27 @@ class _Builder:
 
     # -- inpatient -----------------------------------------------------------------------
     def encounter_doc(
-        self, p: _Patient, enc_id: str, start: int, end: int | None, disp: tuple[str | None, str]
+        self,
+        p: _Patient,
+        enc_id: str,
+        span: tuple[int, int | None],
+        disp: tuple[str | None, str],
+        reason: str,
     ) -> tuple[str, str]:
-        """(shape, document) of an admission (``end`` None) or a discharge."""
+        """(shape, document) of an admission (``span`` ends None) or a discharge;
+        ``reason``: the ``reasonCode`` fragment (the principal diagnosis)."""
+        start, end = span
         cls = "IMP" if self.rng.random() < 0.9 else self.rng.choice(("ACUTE", "NONAC"))
         message = self.rng.random() < (0.45 if end is None else 0.5)
         bid = p.next_id("msg")
         subject = f"urn:uuid:pat-{bid}" if message else f"Patient/{p.pid}"
+        times = (p.fmt(start),) if end is None else (p.fmt(start), p.fmt(end))
         if end is None:
-            enc = T.ENC_ADMIT % (enc_id, cls, subject, p.fmt(start))
+            enc = T.ENC_ADMIT % (enc_id, cls, subject, *times, reason)
         elif disp[0] is None:
-            enc = T.ENC_DISCHARGE_NO_DISP % (enc_id, cls, subject, p.fmt(start), p.fmt(end))
+            enc = T.ENC_DISCHARGE_NO_DISP % (enc_id, cls, subject, *times, reason)
         else:
-            enc = T.ENC_DISCHARGE % (enc_id, cls, subject, p.fmt(start), p.fmt(end), *disp)
+            enc = T.ENC_DISCHARGE % (enc_id, cls, subject, *times, reason, *disp)
         kind = "admit" if end is None else "discharge"
         if not message:
             return f"encounter-{kind}", enc
@@ -312,15 +340,20 @@ class _Builder:
         t_dc = t_adm + los * MINUTES_PER_DAY + rng.randint(-300, 300)
         enc_id = p.next_id("enc")
         phq = min(27, int(rng.triangular(4, 28, 21)))
+        reason = self._pick(self._reasons)
+        assert isinstance(reason, str)
         if rng.random() < 0.85:
-            out.append((t_adm + 2, *self.encounter_doc(p, enc_id, t_adm, None, (None, ""))))
+            adm = self.encounter_doc(p, enc_id, (t_adm, None), (None, ""), reason)
+            out.append((t_adm + 2, *adm))
         if rng.random() < 0.7:
             t_obs = t_adm + rng.randint(1, los) * MINUTES_PER_DAY - rng.randint(60, 600)
             self.weekly_assessments(p, t_obs, phq, out)
             if rng.random() < 0.35:
                 self.cssrs(p, t_obs + 10, phq, out)
         system, code = self._disposition()
-        out.append((t_dc + 3, *self.encounter_doc(p, enc_id, t_adm, t_dc, (system, code))))
+        out.append(
+            (t_dc + 3, *self.encounter_doc(p, enc_id, (t_adm, t_dc), (system, code), reason))
+        )
         if code == "exp":
             return
         if code in _TRANSFER:
@@ -595,6 +628,7 @@ class _Invalid:
                 f"Group/{pid}-family",
                 when,
                 self.clock.zulu(t + 600),
+                T.BH_REASON,
                 T.DISPOSITION,
                 "home",
             )
@@ -605,6 +639,7 @@ class _Invalid:
                 f"Patient/{pid}",
                 when,
                 self.clock.zulu(t + 600),
+                T.BH_REASON,
                 T.DISPOSITION,
                 "home",
             )

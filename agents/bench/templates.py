@@ -27,6 +27,7 @@ NOTIFICATION: Final = "http://hl7.org/fhir/us/davinci-alerts/CodeSystem/notifica
 HCPCS: Final = "https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets"
 REVENUE: Final = "https://www.nubc.org/CodeSystem/RevenueCodes"
 OBS_CATEGORY: Final = "http://terminology.hl7.org/CodeSystem/observation-category"
+ICD10CM: Final = "http://hl7.org/fhir/sid/icd-10-cm"
 LEVEL_SYSTEM: Final = DEFAULT_BASE + "/CodeSystem/level-of-care"
 CSSRS_SYSTEM: Final = DEFAULT_BASE + "/CodeSystem/cssrs-risk"
 
@@ -55,6 +56,16 @@ def coding(system: str, code: str) -> str:
     """A CodeableConcept with one coding, as a JSON fragment."""
     return orjson.dumps({"coding": [{"system": system, "code": code}]}).decode()
 
+
+def reason(icd10cm: str) -> str:
+    """``Encounter.reasonCode`` with one ICD-10-CM code, as a JSON fragment: a stay's
+    principal diagnosis when it has no ``diagnosis`` (rules.md §2)."""
+    return orjson.dumps([{"coding": [{"system": ICD10CM, "code": icd10cm}]}]).decode()
+
+
+#: A behavioral-health principal diagnosis (recurrent major depression, severe): a stay
+#: that carries it is in scope (rules.md §2).
+BH_REASON: Final = reason("F33.2")
 
 _SURVEY = [{"coding": [{"system": OBS_CATEGORY, "code": "survey"}]}]
 
@@ -115,7 +126,7 @@ CSSRS_CC = {
     ),
 }
 
-# Encounters: id, class code, subject reference, period...
+# Stays: id, class code, subject reference, period..., reasonCode (raw, :func:`reason`)...
 ENC_ADMIT = tpl(
     {
         "resourceType": "Encounter",
@@ -124,6 +135,7 @@ ENC_ADMIT = tpl(
         "class": {"system": ACTCODE, "code": S},
         "subject": {"reference": S},
         "period": {"start": S},
+        "reasonCode": R,
     }
 )
 ENC_DISCHARGE = tpl(
@@ -134,6 +146,7 @@ ENC_DISCHARGE = tpl(
         "class": {"system": ACTCODE, "code": S},
         "subject": {"reference": S},
         "period": {"start": S, "end": S},
+        "reasonCode": R,
         "hospitalization": {"dischargeDisposition": {"coding": [{"system": S, "code": S}]}},
     }
 )
@@ -145,6 +158,7 @@ ENC_DISCHARGE_NO_DISP = tpl(
         "class": {"system": ACTCODE, "code": S},
         "subject": {"reference": S},
         "period": {"start": S, "end": S},
+        "reasonCode": R,
     }
 )
 # AMB session: id, serviceType (raw), subject, start, end -- then optional length/appointment.

@@ -119,6 +119,10 @@ FRAGMENTS = [
     # Da Vinci message with urn:uuid references, class variants
     b'"subject":{"reference":"urn:uuid:pat-',
     b'"code":"ACUTE"',
+    # principal diagnoses (rules.md §2): behavioral health, self-poisoning, medical
+    b'"reasonCode":[{"coding":[{"system":"http://hl7.org/fhir/sid/icd-10-cm","code":"F33.2"',
+    b'"code":"T43.222A"',
+    b'"code":"I21.4"',
 ]
 
 
@@ -210,9 +214,21 @@ def test_replay_has_no_dead_letters_but_the_invalid_ones() -> None:
 
     engine = Engine(DEFAULT_RULES, Limits(), DEFAULT_BASE)
     invalid = 0
+    rules: Counter[str] = Counter()
     for shape, doc in generate_labeled(300, 21):
         result = engine.feed(doc)
         invalid += shape.startswith("invalid-")
         assert bool(result.errors) == shape.startswith("invalid-"), (shape, result.errors)
+        rules.update(o.rule for o in result.outputs)
     assert engine.stats.dead_letters == invalid
     assert engine.stats.outputs > 0
+    # most stays are behavioral health (rules.md §2): the discharge rules act on them, and
+    # the medical ones (about one in ten) are passed over
+    stays = engine.stats.events["admission"] + engine.stats.events["discharge"]
+    out_of_scope = sum(
+        n
+        for reason, n in engine.stats.reasons.items()
+        if reason.startswith("Encounter: out of scope: not a behavioral-health stay")
+    )
+    assert 0 < out_of_scope == engine.stats.ignored_events < stays / 5
+    assert rules["T-DISCHARGE"] > 20 and rules["C-FOLLOWUP"] > 50
