@@ -129,16 +129,17 @@ def test_week_of_a_session_is_local() -> None:
     assert step.state.week_due == local("2026-03-16T00:00")
 
 
-def test_low_hours_in_the_dst_week_counts_local_days() -> None:
-    """Two local weeks of 3 sessions each (the third on Sunday night) are not below
-    intensity; in UTC the Sunday-night sessions would move to the next week."""
+def test_intensity_in_the_dst_week_counts_local_weeks() -> None:
+    """Two local weeks of 1200 minutes (the first ends with a Sunday-night session) are
+    above IOP intensity (C-HIGH-HOURS); in UTC weeks the Sunday session would move to the
+    next week and leave the first at 800."""
     j = Journey(cfg=IN_NY)
     j.enroll(local("2026-03-02T00:00"), "iop")
-    for day in ("03-02", "03-04", "03-08", "03-09", "03-11", "03-15"):
-        hour = "23:00" if day in ("03-08", "03-15") else "10:00"
-        j.attend(local(f"2026-{day}T{hour}"), "iop", 180)
+    for day in ("03-02", "03-04", "03-08", "03-09", "03-11", "03-13"):
+        hour = "23:00" if day == "03-08" else "10:00"
+        j.attend(local(f"2026-{day}T{hour}"), "iop", 400)
     j.tick(local("2026-03-16T00:00"))
-    assert j.tasks(CareTask.INTENSITY) == []
+    assert j.task(CareTask.INTENSITY).rule == "C-HIGH-HOURS"
 
 
 @pytest.mark.parametrize(
