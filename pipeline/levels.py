@@ -54,9 +54,12 @@ TRANSITIONS: tuple[tuple[str, str, str, str], ...] = (
     ("inpatient", "op", "T-DISCHARGE", "step-down"),
     ("op", "inpatient", "T-CRISIS", "step-up"),
     ("iop", "inpatient", "T-CRISIS", "step-up"),
-    ("php", "inpatient", "T-CRISIS", "step-up"),
+    ("none", "inpatient", "T-CRISIS", "step-up"),
     ("op", "iop", "T-OP-WORSE", "step-up"),
+    ("op", "php", "T-OP-WORSE", "step-up"),
     ("iop", "php", "T-IOP-WORSE", "step-up"),
     ("php", "iop", "T-PHP-BETTER", "step-down"),
     ("iop", "op", "T-IOP-BETTER", "step-down"),
+    ("php", "iop", "T-EXIT", "step-down"),
+    ("iop", "op", "T-EXIT", "step-down"),
 )
