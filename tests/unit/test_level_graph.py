@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
+from pipeline.codes import STEP_DOWN, STEP_UP, Status
 from pipeline.levels import TRANSITIONS, Level
 from pipeline.rules.catalog import RULES
 from tests.unit.core_kit import Journey
@@ -38,8 +39,8 @@ def reachable(g: dict[str, set[str]], start: str) -> set[str]:
 
 def test_nodes_are_known_levels() -> None:
     for src, dst, _rule, direction in TRANSITIONS:
-        assert src in NAMES and dst in NAMES and src != dst
-        assert direction in ("step-up", "step-down")
+        assert src in [*NAMES, "none"] and dst in NAMES and src != dst
+        assert direction in (STEP_UP, STEP_DOWN)
 
 
 @pytest.mark.parametrize("start", [*NAMES, "none"])
@@ -60,10 +61,22 @@ def test_transitions_only_by_the_level_graph() -> None:
     assert "op" not in reachable({"inpatient": {"none"}, "none": {"inpatient"}}, "inpatient")
 
 
+def _rank(level: str) -> int:
+    return -1 if level == "none" else Level(level).rank
+
+
 def test_direction_follows_level_order() -> None:
     for src, dst, rule, direction in TRANSITIONS:
-        up = Level(dst).rank > Level(src).rank
-        assert direction == ("step-up" if up else "step-down"), rule
+        up = _rank(dst) > _rank(src)
+        assert direction == (STEP_UP if up else STEP_DOWN), rule
+
+
+def test_the_graph_is_the_v2_2_rule_pack() -> None:
+    """T-CRISIS from op, iop or none (never php); T-OP-WORSE to iop or php; T-EXIT."""
+    edges = {(s, d, r) for s, d, r, _ in TRANSITIONS}
+    assert {s for s, _d, r in edges if r == "T-CRISIS"} == {"op", "iop", "none"}
+    assert {d for _s, d, r in edges if r == "T-OP-WORSE"} == {"iop", "php"}
+    assert {(s, d) for s, d, r in edges if r == "T-EXIT"} == {("php", "iop"), ("iop", "op")}
 
 
 def test_every_transition_rule_is_in_the_catalog() -> None:
@@ -75,6 +88,8 @@ def _at(level: str) -> Journey:
     j = Journey()
     if level == "inpatient":
         j.admit("2026-03-01T08:00")
+    elif level == "none":
+        j.ed_visit("2026-03-01T08:00")  # no level, in BH care for 30 days
     else:
         j.enroll("2026-03-01T00:00", level)
     return j
@@ -100,11 +115,11 @@ def _crisis(level: str) -> Callable[[], Journey]:
     return run
 
 
-def _two_phq9(level: str, a: int, b: int) -> Callable[[], Journey]:
+def _phq9(level: str, *values: int) -> Callable[[], Journey]:
     def run() -> Journey:
         j = _at(level)
-        j.assess("2026-03-02T10:00", "phq9", a)
-        j.assess("2026-03-09T10:00", "phq9", b)
+        for k, value in enumerate(values):
+            j.assess(f"2026-03-{2 + 7 * k:02d}T10:00", "phq9", value)
         return j
 
     return run
@@ -116,17 +131,29 @@ def _op_worse() -> Journey:
     return j
 
 
+def _exit(level: str) -> Callable[[], Journey]:
+    def run() -> Journey:
+        j = _at(level)
+        j.exit("2026-03-20T16:00", level)
+        return j
+
+    return run
+
+
 DRIVERS: dict[tuple[str, str, str], Callable[[], Journey]] = {
     ("inpatient", "php", "T-DISCHARGE"): _discharge_with(22),
     ("inpatient", "iop", "T-DISCHARGE"): _discharge_with(None),
     ("inpatient", "op", "T-DISCHARGE"): _discharge_with(4),
     ("op", "inpatient", "T-CRISIS"): _crisis("op"),
     ("iop", "inpatient", "T-CRISIS"): _crisis("iop"),
-    ("php", "inpatient", "T-CRISIS"): _crisis("php"),
+    ("none", "inpatient", "T-CRISIS"): _crisis("none"),
     ("op", "iop", "T-OP-WORSE"): _op_worse,
-    ("iop", "php", "T-IOP-WORSE"): _two_phq9("iop", 21, 22),
-    ("php", "iop", "T-PHP-BETTER"): _two_phq9("php", 8, 6),
-    ("iop", "op", "T-IOP-BETTER"): _two_phq9("iop", 8, 6),
+    ("op", "php", "T-OP-WORSE"): _phq9("op", 22),
+    ("iop", "php", "T-IOP-WORSE"): _phq9("iop", 21, 22),
+    ("php", "iop", "T-PHP-BETTER"): _phq9("php", 15, 8, 6),
+    ("iop", "op", "T-IOP-BETTER"): _phq9("iop", 15, 8, 6),
+    ("php", "iop", "T-EXIT"): _exit("php"),
+    ("iop", "op", "T-EXIT"): _exit("iop"),
 }
 
 
@@ -134,7 +161,7 @@ DRIVERS: dict[tuple[str, str, str], Callable[[], Journey]] = {
 def test_rules_implement_each_edge(edge: tuple[str, str, str, str]) -> None:
     src, dst, rule, direction = edge
     j = DRIVERS[(src, dst, rule)]()
-    [ref] = [r for r in j.referrals() if r.status == "active"]
+    [ref] = [r for r in j.referrals() if r.status == Status.ACTIVE]
     assert (ref.rule, ref.level.value, ref.direction) == (rule, dst, direction)
 
 
