@@ -131,7 +131,11 @@ def followup_met(ctx: Ctx, ev: SessionAttended) -> None:
 def met_before(ctx: Ctx, task: TaskRecord, start: datetime, first_day: int) -> None:
     """L-FOLLOWUP-MET for a discharge or ED visit that arrives after the session: the
     latest BH session already recorded, on day ``first_day``–7 after the date of ``start``
-    (and after ``start``), completes the new follow-up Task at the session's time."""
+    (and after ``start``), completes the new follow-up Task at the session's time.
+
+    Rationale: the visit happened; the order in which the feeds delivered it must not
+    send a case manager after a patient who was seen. Source: rules.md §6;
+    reference/clinical-rules.md §7 (HEDIS FUH, FUM)."""
     seen = ctx.s.last_bh
     if seen is None or seen < start or seen >= task.due:
         return

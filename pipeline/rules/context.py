@@ -190,7 +190,11 @@ class Ctx:
 
     def finish_referral(self, status: str, when: datetime, reason: str) -> None:
         """End the pending ServiceRequest (``completed`` or ``revoked``), clear it, and
-        close its ``referral-stalled`` Task (L-STALL-CLOSED)."""
+        close its ``referral-stalled`` Task (L-STALL-CLOSED: ``completed`` with the
+        referral, else ``cancelled``).
+
+        Rationale: a chase for a referral that has ended is noise on the worklist.
+        Source: rules.md §7."""
         p = self.s.pending
         if p is None:
             return
@@ -245,7 +249,11 @@ class Ctx:
     ) -> bool:
         """Emit a ServiceRequest and its referral Task (rules.md §4), superseding the
         pending referral (L-SUPERSEDED) and keeping the higher of the two priorities.
-        Returns whether a referral was made."""
+        Returns whether a referral was made.
+
+        Rationale: a patient has one open transition at a time; the newer evidence decides,
+        and a superseding referral must not look less urgent than the one it replaces.
+        Source: rules.md §4, §6, §7."""
         s = self.s
         if not self.can_refer(target, direction):
             return False

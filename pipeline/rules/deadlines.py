@@ -231,7 +231,10 @@ def overdue(ctx: Ctx, task: TaskRecord, due: datetime) -> None:
     published once more with ``businessStatus`` overdue; its priority never changes
     (lateness is not urgency); a safety-code Task also gets ``owner`` =
     ``routing.escalation`` when configured. Referral Tasks and the 7-day follow-ups are
-    exempt. Source: rules.md §5, §7."""
+    exempt.
+
+    Rationale: a late Task must surface again, but a late routine Task must not outrank a
+    new urgent one; a late safety Task goes to whoever is on call. Source: rules.md §5, §7."""
     changes: dict[str, object] = {"business_status": Business.OVERDUE, "overdue": True}
     escalation = ctx.cfg.routing.escalation
     if escalation and task.code in SAFETY_CODES:

@@ -83,7 +83,11 @@ def dropout(ctx: Ctx, ev: ProgramExited) -> None:
 
 def exit_risk(ctx: Ctx, ev: ProgramExited) -> None:
     """C-EXIT-RISK: T-EXIT or C-DROPOUT with a safety signal or an active contraindication
-    → an urgent ``discharge-safety-review`` Task. Source: rules.md §4, §5."""
+    → an urgent ``discharge-safety-review`` Task.
+
+    Rationale: leaving a program with an unanswered suicide-risk signal, psychosis or
+    withdrawal is the riskiest exit; the aftercare referral alone is not a safety review.
+    Source: rules.md §4, §5."""
     risk = _risk(ctx, ev)
     if risk is None:
         return

@@ -171,7 +171,7 @@ def ed_review(ctx: Ctx, ev: EdVisited) -> None:
 
 
 def on_death(ctx: Ctx, ev: PatientDied, when: datetime) -> None:
-    """C-DEATH-REVIEW then L-DECEASED for a ``death`` event at ``when``."""
+    """A ``death`` event at ``when``: C-DEATH-REVIEW, then L-DECEASED."""
     death_review(ctx, ev.event_id, when, ev.ref)
     deceased(ctx, when, ev.ref)
 
@@ -222,7 +222,10 @@ def reverse_death(ctx: Ctx, trigger: str, when: datetime, focus: str | None) -> 
     """L-DECEASED reversal: the Patient that declared the death, sent again without
     ``deceased[x]``, or the death Encounter ``entered-in-error`` → no longer deceased;
     nothing cancelled is restored; an urgent ``record-correction-review`` Task asks the
-    team to re-establish care. Source: rules.md §6."""
+    team to re-establish care.
+
+    Rationale: a death recorded in error closed all open care; a person must decide what
+    to re-open rather than the pipeline resurrecting stale referrals. Source: rules.md §6."""
     s = ctx.s
     s.deceased = False
     s.death_ref = None

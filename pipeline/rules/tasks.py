@@ -106,7 +106,11 @@ def completed(ctx: Ctx, task: TaskRecord, ev: TaskUpdated) -> None:
     """A case-management Task completed: L-SCREEN-DONE for ``suicide-risk-screen`` /
     ``safety-plan`` (the signal it answered is resolved: it no longer holds step-downs);
     C-RECERT again for ``recertification`` while the level is held (the next point after
-    both the completion and the completed Task's due, rules.md §7)."""
+    both the completion and the completed Task's due, rules.md §7).
+
+    Rationale: a completed C-SSRS screen or safety plan is the answer the signal asked for;
+    recertification is periodic for as long as the level lasts. Source: rules.md §1, §6;
+    reference/clinical-rules.md §3a, §3b, §4b."""
     s = ctx.s
     if task.code in (CareTask.SI_SCREEN, CareTask.SAFETY_PLAN):
         s.resolved_at = max(ev.time, s.resolved_at or ev.time)
