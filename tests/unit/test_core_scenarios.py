@@ -275,18 +275,29 @@ def test_every_public_scenario_is_translated() -> None:
     assert names == set(SCENARIOS)
 
 
+def expected(name: str) -> dict[str, Any]:
+    found: dict[str, Any] = json.loads((DATA / f"{name}.expected.json").read_text())
+    return found
+
+
+def run(name: str) -> list[Journey]:
+    """The scenario's journeys, ticked to its ``until``."""
+    until = expected(name)["until"]
+    journeys = SCENARIOS[name]()
+    for j in journeys:
+        if until is not None and j.state is not None:
+            j.tick(until.replace("Z", ""))
+    return journeys
+
+
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
 def test_scenario_final_outputs(name: str) -> None:
-    expected: dict[str, Any] = json.loads((DATA / f"{name}.expected.json").read_text())
     assert not (DATA / f"{name}.rules.toml").exists(), "translate its rules file too"
-    journeys = SCENARIOS[name]()
     tasks: list[dict[str, Any]] = []
     refs: list[dict[str, Any]] = []
-    for j in journeys:
-        if expected["until"] is not None and j.state is not None:
-            j.tick(expected["until"].replace("Z", ""))
+    for j in run(name):
         jt, jr = j.summary()
         tasks += jt
         refs += jr
-    assert match(expected["tasks"], tasks) == ([], [])
-    assert match(expected["referrals"], refs) == ([], [])
+    assert match(expected(name)["tasks"], tasks) == ([], [])
+    assert match(expected(name)["referrals"], refs) == ([], [])

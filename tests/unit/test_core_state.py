@@ -22,7 +22,7 @@ from pipeline.state import (
     new_state,
 )
 from tests.unit.core_kit import Journey, t
-from tests.unit.test_core_scenarios import SCENARIOS
+from tests.unit.test_core_scenarios import SCENARIOS, run
 
 
 def test_new_state() -> None:
@@ -131,8 +131,8 @@ def test_copy_is_shallow_and_carries_every_field() -> None:
 
 
 def test_round_trip_every_scenario_step() -> None:
-    for build in SCENARIOS.values():
-        for j in build():
+    for name in SCENARIOS:
+        for j in run(name):
             for step in j.steps:
                 raw = encode_state(step.state)
                 assert decode_state(raw) == step.state
