@@ -32,7 +32,7 @@ from pipeline.outputs import Output, TaskRecord
 from pipeline.state import PatientState, decode_state, encode_state
 from schemas.deadletter import dead_letter_record, fitted
 from schemas.ingest import InvalidInput, Limits, ingest
-from schemas.outbound import render
+from schemas.outbound import output_key, render
 from schemas.wire import decode_event, encode_event
 
 log = logging.getLogger("carepath.agents")
@@ -242,7 +242,7 @@ class Pipeline:
         content); the other order would lose them, as the stored state would make the
         event a duplicate. Kafka orders nothing across partitions, so "first" has to mean
         "acknowledged", not "handed to the producer"."""
-        await self._deliver([(key, out) for out in step.outputs])
+        await self._deliver(step.outputs)
         self._store(partition, key, step, old)
 
     def _store(self, partition: int, key: bytes, step: Step, old: PatientState | None) -> None:
@@ -265,15 +265,18 @@ class Pipeline:
         if after is not None and after != before:
             self.index.add(partition, key, after)
 
-    async def _deliver(self, outputs: list[tuple[bytes, Output]]) -> None:
+    async def _deliver(self, outputs: list[Output]) -> None:
         """Send every output, then wait until Kafka has acknowledged all of them."""
-        pending = [await self.send_output(key, out) for key, out in outputs]
+        pending = [await self.send_output(out) for out in outputs]
         for fut in pending:
             await fut
 
-    async def send_output(self, key: bytes, out: Output) -> Awaitable[Any]:
+    async def send_output(self, out: Output) -> Awaitable[Any]:
+        """One output on its compacted topic, keyed by its resource id (contract §1:
+        ``Task/<id>``, ``ServiceRequest/<id>``), so compaction keeps every resource's
+        latest version."""
         topic = self.tasks if isinstance(out, TaskRecord) else self.referrals
-        fut = await topic.send(key=key, value=render(out, self.s.base_url))
+        fut = await topic.send(key=output_key(out), value=render(out, self.s.base_url))
         log.debug(
             "emitted %s %s rule %s status %s", type(out).__name__, out.id, out.rule, out.status
         )
@@ -291,7 +294,7 @@ class Pipeline:
             placed[key] = None
             if state is not None:
                 steps.append((key, advance(state, now, self.rules)))
-        await self._deliver([(key, out) for key, step in steps for out in step.outputs])
+        await self._deliver([out for _, step in steps for out in step.outputs])
         for key, step in steps:
             self._store(partition, key, step, None)
             after = next_deadline(step.state, self.rules)

@@ -134,9 +134,18 @@ def wait_committed(bootstrap: str, group: str, topic: str, timeout: float) -> No
         admin.close()
 
 
-def ensure_topics(bootstrap: str, partitions: dict[str, int], timeout: float = 60.0) -> None:
-    """Create the topics that do not exist yet (Faust creates only its internal ones)."""
-    from kafka.admin import NewTopic
+def ensure_topics(
+    bootstrap: str,
+    partitions: dict[str, int],
+    timeout: float = 60.0,
+    configs: dict[str, dict[str, str]] | None = None,
+) -> dict[str, str | None]:
+    """Create the topics that do not exist yet (Faust creates only its internal ones), each
+    with its ``configs`` (e.g. ``cleanup.policy``). Returns the ``cleanup.policy`` of every
+    topic in ``configs``: as configured for one created here, as the broker describes it for
+    one that existed (``None``: unknown), so a caller can tell a topic someone else created
+    otherwise."""
+    from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
     from kafka.errors import TopicAlreadyExistsError
 
     deadline = time.monotonic() + timeout
@@ -148,12 +157,30 @@ def ensure_topics(bootstrap: str, partitions: dict[str, int], timeout: float = 6
             if time.monotonic() > deadline:
                 raise
             time.sleep(1.0)
+    configs = configs or {}
     try:
         existing = set(admin.list_topics())
-        new = [NewTopic(name, n, 1) for name, n in partitions.items() if name not in existing]
+        new = [
+            NewTopic(name, n, 1, topic_configs=configs.get(name, {}))
+            for name, n in partitions.items()
+            if name not in existing
+        ]
         for topic in new:
             with contextlib.suppress(TopicAlreadyExistsError):
                 admin.create_topics([topic])
+        # created here: as configured; found: as the broker describes it
+        policies = {t: c.get("cleanup.policy", "delete") for t, c in configs.items()}
+        found = [t for t in configs if t in existing]
+        if found:
+            wanted = {"cleanup.policy": None}
+            asked = [ConfigResource(ConfigResourceType.TOPIC, t, configs=wanted) for t in found]
+            try:
+                described = admin.describe_configs(asked, config_filter="all").get("topic", {})
+            except KafkaError:
+                described = {}
+            for t in found:
+                policies[t] = (described.get(t, {}).get("cleanup.policy") or {}).get("value")
+        return policies
     finally:
         admin.close()
 

@@ -28,6 +28,7 @@ from pipeline.config import RuleConfig
 from pipeline.events import Tick
 from schemas.deadletter import dead_letter_record, fitted
 from schemas.ingest import InvalidInput, Limits, ingest
+from schemas.outbound import patient_key_of
 from schemas.wire import encode_event
 
 #: Largest dead-letter record this client publishes (kafka-python's default request limit
@@ -117,11 +118,14 @@ def _dead_letter_refused(
 
 
 def _write_outputs(bootstrap: str, s: Settings, patients: set[bytes], out: str) -> int:
+    """The outputs of the run's patients: keyed by resource id on the topics (contract §1),
+    each carries its patient key back (contract §5)."""
     n = 0
     with open(out, "wb") as f:
         for topic in (s.topic_referrals, s.topic_tasks):
             for rec in kafka_io.read_topic(bootstrap, topic):
-                if rec.key in patients:
+                key = patient_key_of(orjson.loads(rec.value))
+                if key is not None and key.encode() in patients:
                     f.write(rec.value + b"\n")
                     n += 1
     return n

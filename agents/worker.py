@@ -11,6 +11,10 @@ from agents.app import Pipeline
 from agents.settings import Settings
 from pipeline.config import DEFAULT_RULES, RuleConfig, load_rules
 
+#: Output topics keep the latest version of every resource, for ever (contract §1).
+COMPACT = {"cleanup.policy": "compact"}
+log = logging.getLogger("carepath.worker")
+
 
 def build(settings: Settings, rules: RuleConfig | None = None) -> Pipeline:
     """The pipeline for ``settings``; ``rules`` default to the file ``settings.rules``."""
@@ -43,7 +47,17 @@ def run_worker(settings: Settings, rules: RuleConfig | None = None) -> int:
         settings.topic_deadletter,
     )
     wanted = {t: n for t in topics} | {settings.topic_inbound: settings.inbound_partitions}
-    kafka_io.ensure_topics(settings.bootstrap, wanted)
+    compacted = {t: dict(COMPACT) for t in (settings.topic_tasks, settings.topic_referrals)}
+    policies = kafka_io.ensure_topics(settings.bootstrap, wanted, configs=compacted)
+    for topic, policy in policies.items():
+        if policy != COMPACT["cleanup.policy"]:
+            log.warning(
+                "topic %s has cleanup.policy=%s, not compact: the broker may delete Tasks and "
+                "referrals that are still open (contract §1; an operator sets "
+                "cleanup.policy=compact)",
+                topic,
+                policy,
+            )
     worker = QuietWorker(pipeline.app, loglevel=settings.log_level.upper(), quiet=True)
     worker.execute_from_commandline()  # blocks; owns the event loop
     return 0

@@ -128,3 +128,20 @@ def resource(out: Output, base: str = DEFAULT_BASE) -> Json:
 def render(out: Output, base: str = DEFAULT_BASE) -> bytes:
     """Compact UTF-8 JSON bytes of the output's FHIR resource (deterministic)."""
     return orjson.dumps(resource(out, base))
+
+
+def output_key(out: Output) -> bytes:
+    """The Kafka key of an output on ``care.tasks`` / ``care.referrals`` (contract §1): its
+    resource id, ``Task/<id>`` or ``ServiceRequest/<id>``, so a compacted topic keeps the
+    latest version of every resource."""
+    kind = "Task" if isinstance(out, TaskRecord) else "ServiceRequest"
+    return f"{kind}/{out.id}".encode()
+
+
+def patient_key_of(doc: Json) -> str | None:
+    """The patient key an output resource carries back (contract §2, §5): the value of
+    ``for.identifier`` (Task) or ``subject.identifier`` (ServiceRequest)."""
+    ref = doc.get("for") if doc.get("resourceType") == "Task" else doc.get("subject")
+    ident = ref.get("identifier") if isinstance(ref, dict) else None
+    value = ident.get("value") if isinstance(ident, dict) else None
+    return value if isinstance(value, str) else None
