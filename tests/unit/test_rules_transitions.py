@@ -24,9 +24,7 @@ def at(level: str, when: str = "2026-03-02T00:00") -> Journey:
 
 
 def new_referrals(step_outputs: list[object]) -> list[ReferralRecord]:
-    return [
-        o for o in step_outputs if isinstance(o, ReferralRecord) and o.status == Status.ACTIVE
-    ]
+    return [o for o in step_outputs if isinstance(o, ReferralRecord) and o.status == Status.ACTIVE]
 
 
 # -- T-CRISIS ---------------------------------------------------------------------------
