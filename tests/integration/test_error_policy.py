@@ -10,16 +10,19 @@ import orjson
 import pytest
 
 from agents import kafka_io
+from schemas.ingest import DEFAULT_BASE
 from tests.integration.worker import running_worker
 
 pytestmark = pytest.mark.integration
 
-ADMIT = {
-    "resourceType": "Encounter",
-    "id": "ep-adm",
-    "status": "in-progress",
-    "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "IMP"},
-    "subject": {"reference": "Patient/ep1"},
+#: In BH care at IOP: a C-SSRS ``high`` then opens a crisis evaluation (rules.md §2, §4; an
+#: assessment during an inpatient stay would only be recorded).
+ENROLL = {
+    "resourceType": "EpisodeOfCare",
+    "id": "ep-eoc",
+    "status": "active",
+    "type": [{"coding": [{"system": f"{DEFAULT_BASE}/CodeSystem/level-of-care", "code": "iop"}]}],
+    "patient": {"reference": "Patient/ep1"},
     "period": {"start": "2026-01-01T08:00:00Z"},
 }
 CSSRS_HIGH = {
@@ -53,7 +56,7 @@ def test_poison_message_is_dead_lettered_and_the_stream_goes_on(
         kafka_io.publish(
             kafka_bootstrap,
             w.wenv.topic("care.inbound"),
-            [(b"ep1", orjson.dumps(ADMIT), []), (b"ep1", orjson.dumps(CSSRS_HIGH), [])],
+            [(b"ep1", orjson.dumps(ENROLL), []), (b"ep1", orjson.dumps(CSSRS_HIGH), [])],
         )
 
         def crisis_task() -> bool:
