@@ -24,7 +24,7 @@ from pipeline.levels import Level
 from pipeline.outputs import ReferralRecord, TaskRecord
 from pipeline.state import NEVER, Condition, Cooldown, Obs, PatientState
 
-VERSION = 2
+VERSION = 3
 Json = Any
 
 
@@ -114,6 +114,25 @@ def _unpack(text: str) -> frozenset[int]:
     return frozenset(struct.unpack(f">{len(raw) // 8}Q", raw))
 
 
+def _pack_pairs(values: dict[int, int]) -> str:
+    """Digests (unsigned 64-bit) then their values (signed 64-bit), big-endian, base64."""
+    n = len(values)
+    raw = struct.pack(f">{n}Q{n}q", *values.keys(), *values.values())
+    return base64.b64encode(raw).decode("ascii")
+
+
+def _unpack_pairs(text: str) -> dict[int, int]:
+    raw = base64.b64decode(text)
+    n = len(raw) // 16
+    items = struct.unpack(f">{n}Q{n}q", raw)
+    return dict(zip(items[:n], items[n:], strict=True))
+
+
+def _old_set(d: Json, key: str, value: int) -> dict[int, int]:
+    """A version-1/early-2 digest set (no values) as a dict with one value for all."""
+    return dict.fromkeys(_unpack(d[key]), value) if key in d else {}
+
+
 def _obs(items: tuple[Obs, ...]) -> Json:
     return [[_t(o.time), o.value, o.ref, o.inst, o.version] for o in items]
 
@@ -160,8 +179,9 @@ def encode_state(s: PatientState) -> bytes:
         "pe": _ref(s.pending) if s.pending is not None else None,
         "t": [_task(t) for t in s.tasks.values()] or None,
         "x": s.closed or None,
-        "s": _pack(s.seen) if s.seen else None,
-        "a": _pack(s.counted) if s.counted else None,
+        "s2": _pack_pairs(s.seen) if s.seen else None,
+        "a2": _pack_pairs(s.counted) if s.counted else None,
+        "sf": s.seen_floor,
         "o": _obs(s.obs) or None,
         "ra": _t(s.resolved_at),
         "ci": _contras(s.contras) or None,
@@ -205,8 +225,8 @@ def decode_state(b: bytes) -> PatientState:
         clock=_dt_req(d["c"]),
         tasks={t.id: t for t in tasks},
         closed=dict(d.get("x", {})),
-        seen=_unpack(d["s"]) if "s" in d else frozenset(),
-        counted=_unpack(d["a"]) if "a" in d else frozenset(),
+        seen=_unpack_pairs(d["s2"]) if "s2" in d else _old_set(d, "s", 0),
+        counted=_unpack_pairs(d["a2"]) if "a2" in d else _old_set(d, "a", 0),
         obs=_unobs(d["o"]) if "o" in d else _v1_obs(d),
         resolved_at=_dt(d.get("ra")) if d.get("v", 1) >= 2 else None,
         contras=_uncontras(d.get("ci", ())),
@@ -230,5 +250,6 @@ def decode_state(b: bytes) -> PatientState:
         display=d.get("dn"),
         deceased=bool(d.get("d")),
         death_ref=d.get("dr"),
+        seen_floor=d.get("sf"),
         last_bh=_dt(d.get("lb")),
     )

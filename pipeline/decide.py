@@ -15,6 +15,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from pipeline import bounds
+from pipeline.bounds import (
+    CLOSED_KEPT,
+    DUPLICATE_WINDOW,
+    epoch,
+    fit,
+    remember,
+    trim_closed,
+)
 from pipeline.clock import plus_days, zone
 from pipeline.config import RuleConfig
 from pipeline.events import (
@@ -138,8 +147,11 @@ def decide(state: PatientState | None, event: Event, cfg: RuleConfig) -> Step:
     if key in base.seen:
         return Step(base, [], duplicate=True, reason="duplicate of an event already applied")
     untimed = isinstance(event, _UNTIMED) and not event.timed
+    when = epoch(event.time)
     if not untimed and _too_old(base, event.time, cfg):
         return Step(base, [], ignored=True, reason=RETENTION)
+    if not untimed and base.seen_floor is not None and when <= base.seen_floor:
+        return Step(base, [], ignored=True, reason=DUPLICATE_WINDOW)
     if base.deceased and not _may_reverse(event):
         return _after_death(base, event, cfg)
     ctx = Ctx(base, cfg)
@@ -157,8 +169,16 @@ def decide(state: PatientState | None, event: Event, cfg: RuleConfig) -> Step:
         reason = None
     else:
         reason = _HANDLERS[type(event)](ctx, event)
-    ctx.s.seen = base.seen | {key}
-    return Step(ctx.s, ctx.out, ignored=reason is not None and not ctx.out, reason=reason)
+    s = ctx.s
+    s.seen, s.seen_floor = remember(base, key, epoch(s.last_event) if untimed else when)
+    if len(s.closed) > CLOSED_KEPT:
+        s.closed = trim_closed(s.closed)
+    fitted = fit(s)
+    if fitted is None:
+        cap = bounds.STATE_CAP
+        why = f"the patient's state would exceed {cap} bytes; the event is not applied"
+        return Step(base, [], rejected=Rejected(event.event_id, why, "Patient"))
+    return Step(fitted, ctx.out, ignored=reason is not None and not ctx.out, reason=reason)
 
 
 def _too_old(s: PatientState, t: datetime, cfg: RuleConfig) -> bool:

@@ -8,10 +8,13 @@ Deadlines (contract §8) are read off the state (``pipeline.rules.deadlines``): 
 follow-up Tasks' dues, ``lost_due``, the pending referral's stall and expiry times, open
 Tasks' dues (L-OVERDUE), ``inactive_due`` and ``week_due``.
 
-Compact identities: ``seen`` holds 64-bit hashes of the event ids applied (contract §7),
-``counted`` those of the Appointment ids whose minutes were counted, ``closed`` the first
-16 hex digits of the terminal Task ids with their status, ``stays`` the hashes of the
-Encounter ids admitted / discharged / seen as ED visits with flags.
+Compact identities, each bounded (``pipeline.bounds``): ``seen`` holds 64-bit hashes of
+the event ids applied with their event times, the newest ``SEEN_KEPT`` (contract §7: an
+event at or before ``seen_floor`` is outside the duplicate window and is ignored with that
+reason); ``counted`` the hashes of the Appointment ids whose minutes were counted, for the
+weeks a week check reads; ``closed`` the first 16 hex digits of the newest terminal Task
+ids with their status; ``stays`` the hashes of the Encounter ids admitted / discharged /
+seen as ED visits with flags.
 """
 
 from __future__ import annotations
@@ -82,8 +85,8 @@ class PatientState:
     clock: datetime = NEVER
     tasks: dict[str, TaskRecord] = field(default_factory=dict)  # open Tasks by id
     closed: dict[str, str] = field(default_factory=dict)  # short_id → terminal status
-    seen: frozenset[int] = frozenset()  # digests of applied event ids
-    counted: frozenset[int] = frozenset()  # digests of counted Appointment ids
+    seen: dict[int, int] = field(default_factory=dict)  # event-id digest → event epoch second
+    counted: dict[int, int] = field(default_factory=dict)  # Appointment digest → week ordinal
     obs: tuple[Obs, ...] = ()  # assessments applied, by time (retention-bounded)
     resolved_at: datetime | None = None  # L-SCREEN-DONE: signals up to here are answered
     contras: tuple[Condition, ...] = ()
@@ -107,6 +110,7 @@ class PatientState:
     display: str | None = None
     deceased: bool = False
     death_ref: str | None = None  # the resource that declared the death (reversal)
+    seen_floor: int | None = None  # events at or before this epoch second: outside the window
     last_bh: datetime | None = None  # latest BH session (a follow-up that came first)
 
     def copy(self) -> PatientState:
@@ -144,6 +148,7 @@ class PatientState:
             self.display,
             self.deceased,
             self.death_ref,
+            self.seen_floor,
             self.last_bh,
         )
 

@@ -82,17 +82,19 @@ def count_minutes(ctx: Ctx, ev: SessionAttended) -> None:
     resource."""
     s = ctx.s
     ids = ev.appointments or ((ev.ref,) if ev.ref is not None else ())
-    if ids:
-        keys = [digest(a) for a in ids]
-        seen = any(k in s.counted for k in keys)
-        s.counted = s.counted.union(keys)
-        if seen:
-            return
     d = local_date(ev.time, ctx.tz)
     week = d.toordinal() - d.weekday()
     oldest = week_key(s.clock, ctx.tz) - 7 * (ctx.cfg.attendance.low_hours_weeks + 1)
     if week < oldest:
-        return
+        return  # no week check reads it any more
+    if ids:
+        keys = [digest(a) for a in ids]
+        seen = any(k in s.counted for k in keys)
+        counted = {k: w for k, w in s.counted.items() if w >= oldest}  # bounded: weeks read
+        counted.update(dict.fromkeys(keys, week))
+        s.counted = counted
+        if seen:
+            return
     kept = [w for w in s.weeks if w[0] >= oldest and w[0] != week]
     old = next((w for w in s.weeks if w[0] == week), (week, 0, 0))
     kept.append((week, old[1] + ev.minutes, old[2] | 1 << d.weekday()))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from pipeline.bounds import DISPLAY_CHARS, clip
 from pipeline.clock import local_date, plus_days
 from pipeline.codes import CareTask, Priority, Status
 from pipeline.describe import lv
@@ -242,7 +243,7 @@ def on_patient(ctx: Ctx, ev: PatientRecorded, when: datetime) -> str | None:
     ``deceased[x]`` of the Patient that declared a death reverses it."""
     s = ctx.s
     if ev.display:
-        s.display = ev.display
+        s.display = clip(ev.display, DISPLAY_CHARS)
     s.female = ev.female
     if s.deceased and not ev.deceased and s.death_ref is not None and s.death_ref == ev.ref:
         reverse_death(ctx, ev.event_id, when, ev.ref)

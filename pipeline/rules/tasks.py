@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
+from pipeline.bounds import NOTE_CHARS, NOTES_KEPT, OWNER_CHARS, REASON_CHARS, clip
 from pipeline.codes import TERMINAL, CareTask, Priority, Status
 from pipeline.describe import lv
 from pipeline.events import TaskUpdated
@@ -18,9 +19,6 @@ from pipeline.outputs import ReferralRecord, Rejected, TaskRecord
 from pipeline.rules.context import Ctx
 from pipeline.rules.placement import enroll, recert
 from pipeline.state import short_id
-
-#: Case managers' notes kept per Task (the newest).
-NOTES_KEPT = 8
 
 EIE = "entered-in-error"
 
@@ -71,17 +69,18 @@ def on_task_update(ctx: Ctx, ev: TaskUpdated) -> Rejected | str:
     if ev.status != task.status and not allowed(task.code, task.status, ev.status):
         return _rejected(ev, task.status)
     changes: dict[str, object] = {}
-    if ev.owner and ev.owner != task.owner:
-        changes["owner"] = ev.owner
-    if ev.note and (not task.notes or task.notes[-1] != ev.note):
-        changes["notes"] = (*task.notes, ev.note)[-NOTES_KEPT:]
+    owner, note = clip(ev.owner, OWNER_CHARS), clip(ev.note, NOTE_CHARS)
+    if owner and owner != task.owner:
+        changes["owner"] = owner
+    if note and (not task.notes or task.notes[-1] != note):
+        changes["notes"] = (*task.notes, note)[-NOTES_KEPT:]
     if ev.status == task.status:
         if changes:
             ctx.republish(task, ev.time, **changes)
         return APPLIED
     if changes:
         task = replace(task, **changes)  # type: ignore[arg-type]
-    reason = ev.reason or f"{ev.status} by a case manager"
+    reason = clip(ev.reason, REASON_CHARS) or f"{ev.status} by a case manager"
     new = ctx.set_status(task, ev.status, ev.time, reason)
     if new.code == CareTask.FULFILL and new.status in TERMINAL:
         referral_outcome(ctx, new, ev)

@@ -28,7 +28,7 @@ from tests.unit.test_core_scenarios import SCENARIOS, run
 def test_new_state() -> None:
     s = new_state("p9")
     assert s.patient == "p9" and s.level is None and s.clock == NEVER
-    assert s.tasks == {} and s.seen == frozenset() and not s.deceased
+    assert s.tasks == {} and s.seen == {} and not s.deceased
     assert s.effective_level() is None and s.effective_since() is None
 
 
@@ -70,8 +70,8 @@ def full_state() -> PatientState:
         clock=t("2026-03-06T00:00"),
         tasks={task.id: task, fulfill.id: fulfill},
         closed={"0123456789abcdef": Status.ENTERED_IN_ERROR},
-        seen=frozenset({0, 2**64 - 1, 12345}),
-        counted=frozenset({7}),
+        seen={0: 1772532000, 2**64 - 1: -5, 12345: 0},
+        counted={7: 739676},
         obs=(
             Obs(t("2026-03-02T10:00"), 14, "Observation/q1", "phq9", "1"),
             Obs(at, 3, None, "cssrs", "h:abc"),
@@ -102,6 +102,7 @@ def full_state() -> PatientState:
         deceased=True,
         death_ref="Patient/p-ü",
         last_bh=t("2026-03-03T10:00"),
+        seen_floor=1772400000,
     )
 
 
@@ -213,7 +214,7 @@ def test_encoding_is_deterministic_json() -> None:
     assert j.state is not None
     raw = encode_state(j.state)
     assert raw == encode_state(decode_state(raw))
-    assert raw.startswith(b'{"v":2,')
+    assert raw.startswith(b'{"v":3,')
 
 
 def test_encoding_is_the_stdlib_json_text_it_replaced() -> None:
