@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pipeline import bounds
@@ -56,6 +56,11 @@ __all__ = ["Step", "advance", "decide", "next_deadline", "rule_table"]
 
 #: Inside every allowed ``history.retention_days`` (≥ 31 local days) even across DST.
 _QUICK_HORIZON = timedelta(days=29)
+#: The core's plausible event times: calendar arithmetic (a year of dues, weeks, local
+#: dates) never leaves the ``datetime`` range, and nothing loops over centuries. The
+#: boundary refuses implausible times first, with the field named (issue 11).
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
 DECEASED = "patient deceased: every rule is silent"
 RETENTION = "older than the retention window"
 
@@ -143,6 +148,9 @@ _UNTIMED = (Retracted, PatientDied, PatientRecorded)
 def decide(state: PatientState | None, event: Event, cfg: RuleConfig) -> Step:
     """Apply one normalized event to a patient's state (``None``: a new patient)."""
     base = state if state is not None else new_state(event.patient)
+    if not (EARLIEST <= event.time < LATEST):
+        why = f"event time {event.time.isoformat()} is outside {EARLIEST.year}–{LATEST.year - 1}"
+        return Step(base, [], rejected=Rejected(event.event_id, why, "time"))
     key = digest(event.event_id)
     if key in base.seen:
         return Step(base, [], duplicate=True, reason="duplicate of an event already applied")
@@ -203,8 +211,9 @@ def _after_death(base: PatientState, event: Event, cfg: RuleConfig) -> Step:
 
 
 def advance(state: PatientState, now: datetime, cfg: RuleConfig) -> Step:
-    """A tick: move the clock to ``now`` (never back) and fire the deadlines it reaches."""
-    if state.deceased:
+    """A tick: move the clock to ``now`` (never back) and fire the deadlines it reaches.
+    A tick outside the plausible range moves nothing (the shell refuses such ticks)."""
+    if state.deceased or not (EARLIEST <= now < LATEST):
         return Step(state, [])
     ctx = Ctx(state, cfg)
     run_clock(ctx, now)

@@ -113,3 +113,23 @@ def test_a_state_that_cannot_fit_refuses_the_event(monkeypatch: pytest.MonkeyPat
     assert step.rejected is not None and step.outputs == []
     assert str(100) in step.rejected.diagnostics
     assert step.state is s  # the previous state is kept
+
+
+@pytest.mark.parametrize("when", ["0001-01-01T00:00:00Z", "1899-12-31T23:59:59Z",
+                                  "2200-01-01T00:00:00Z", "9999-12-31T23:59:59Z"])  # fmt: skip
+def test_sentinel_dates_are_refused_by_the_core(when: str) -> None:
+    j = Journey("sentinel")
+    j.enroll("2026-03-01T09:00:00Z", "iop")
+    before = j.state
+    step = j.attend(when, "iop", 60)
+    assert step.rejected is not None and "outside 1900–2199" in step.rejected.diagnostics
+    assert step.state is before and step.outputs == []
+    # the patient's deadlines still fire afterwards
+    assert j.tick("2026-03-20T00:00:00Z").outputs
+
+
+def test_a_far_tick_moves_nothing() -> None:
+    j = Journey("far")
+    j.enroll("2026-03-01T09:00:00Z", "iop")
+    assert j.tick("9999-12-31T00:00:00Z").outputs == []
+    assert j.state is not None and j.state.clock.year == 2026
