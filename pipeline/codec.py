@@ -206,6 +206,7 @@ def encode_state(s: PatientState) -> bytes:
         "d": 1 if s.deceased else None,
         "dr": s.death_ref,
         "lb": _t(s.last_bh),
+        "lc": _t(s.left_care),
     }
     d.update((k, v) for k, v in optional.items() if v is not None)
     return to_json(d)
@@ -252,4 +253,5 @@ def decode_state(b: bytes) -> PatientState:
         death_ref=d.get("dr"),
         seen_floor=d.get("sf"),
         last_bh=_dt(d.get("lb")),
+        left_care=_dt(d.get("lc")),
     )

@@ -111,6 +111,7 @@ class PatientState:
     deceased: bool = False
     death_ref: str | None = None  # the resource that declared the death (reversal)
     seen_floor: int | None = None  # events at or before this epoch second: outside the window
+    left_care: datetime | None = None  # last in-scope discharge or program exit (death review)
     last_bh: datetime | None = None  # latest BH session (a follow-up that came first)
 
     def copy(self) -> PatientState:
@@ -149,6 +150,7 @@ class PatientState:
             self.deceased,
             self.death_ref,
             self.seen_floor,
+            self.left_care,
             self.last_bh,
         )
 

@@ -1,50 +1,47 @@
-"""The rule pack (rules.md §2–§5), one module per rule family:
+"""The rule pack v2.2 (rules.md §2–§8), one module per rule family:
 
-- ``placement``: level changes, L-READMITTED, L-ENROLLED, C-RECERT
-- ``discharge``: T-DISCHARGE, C-FOLLOWUP, C-AMA, L-DECEASED, C-CRISIS at discharge
+- ``placement``: level changes, L-READMITTED, L-ENROLLED, program exit, C-RECERT
+- ``stays``: admissions, ED visits, medical stays, C-READMIT, C-ED-FOLLOWUP, C-ED-REVIEW,
+  C-DEATH-REVIEW, L-DECEASED and its reversal
+- ``discharge``: T-DISCHARGE, C-FOLLOWUP, C-AMA, C-DISCHARGE-RISK
 - ``screening``: assessment bookkeeping, C-CRISIS, C-SAFETY, C-SI-SCREEN, C-SUD
+- ``signals``: the safety signal, contraindications, "in BH care"
 - ``transitions``: T-CRISIS, T-OP-WORSE, T-IOP-WORSE, T-PHP-BETTER, T-IOP-BETTER
-- ``attendance``: minutes, streaks, L-FOLLOWUP-MET, C-NO-SHOW, C-DISENGAGED
-- ``deadlines``: the clock, C-FOLLOWUP-MISSED, C-LOW-HOURS, C-INACTIVE
-- ``tasks``: the Task state machine, C-REFERRAL-FAILED
-- ``context``: the emit primitives, L-SUPERSEDED
+- ``program``: T-EXIT, C-DROPOUT, C-EXIT-RISK, C-CONTRA
+- ``attendance``: minutes and days, streaks, L-FOLLOWUP-MET/-LATE, C-NO-SHOW, C-DISENGAGED
+- ``deadlines``: the clock, C-FOLLOWUP-MISSED/-LOST, C-REFERRAL-EXPIRED/-STALLED,
+  L-OVERDUE, C-INACTIVE, C-OP-INACTIVE, C-LOW-HOURS, C-HIGH-HOURS
+- ``retraction``: L-RETRACTED
+- ``tasks``: the Task state machine, L-SCREEN-DONE, C-RECERT repeats, C-REFERRAL-FAILED
+- ``context``: the emit primitives, safety-Task merge, L-SUPERSEDED, L-STALL-CLOSED
 - ``catalog``: the rule table
 
-Where rules.md leaves room, the pack decides as a case manager would expect (each choice
-is also in the docstring of the function that makes it):
+Where rules.md v2.2 leaves room, the pack decides as a clinician or case manager would
+expect (each choice is also in the docstring of the function that makes it):
 
-1. T-DISCHARGE reads the latest PHQ-9 and the latest C-SSRS taken in
-   [discharge − 30 days, discharge]; a later "low" C-SSRS overrides an earlier "high".
-2. C-SSRS high at discharge: no referral, and C-CRISIS fires at the discharge itself
-   (trigger = the discharge event) unless a crisis-evaluation Task is still open.
-3. T-CRISIS needs an effective level op/iop/php; with no level at all only C-CRISIS fires.
-4. "At this level" means taken at or after the effective since; an assessment from before
-   it (a late one) moves no level. The two-PHQ-9 rules fire only when the new value is one
-   of the last two at this level. "No C-SSRS moderate/high since level_since" uses the
-   effective since.
-5. Enrollment at the level already held is a no-op (no new C-RECERT, level_since kept,
-   pending referral untouched); an admission while inpatient keeps level_since.
-6. An attended session enrolls a patient with no level only if it is not older than the
-   moment the level became none; a session with no level never enrolls but does meet the
-   7-day follow-up; attended minutes of every session count for the week, once per
-   Appointment (or per Encounter when it names no Appointment).
-7. C-DISENGAGED fires when the no-show streak reaches 3, once per streak, with no level
-   condition; late no-shows before the last attended session do not count.
-8. C-INACTIVE fires once per inactivity period and re-arms on a later attended session or
-   a level change; C-LOW-HOURS and C-INACTIVE read ``level`` (not the effective level).
-9. Program exit leaves open Tasks open (the case manager closes them).
-10. A case manager's update re-publishes the Task with the new status; re-sending the
-    current status is a no-op; a referral Task cancelled or entered-in-error revokes its
-    ServiceRequest without C-REFERRAL-FAILED. A terminal Task keeps only its id and status
-    in state, so moving it to entered-in-error is recorded but not re-published.
-11. A refused Task update (illegal move, judged after the clock has moved to its time)
-    changes nothing: its clock move and any deadline outputs are discarded with it (they
-    fire at the next event or tick), and it is not remembered as seen, so a re-send is
-    refused again; an update for a Task
-    id never emitted is ignored. For a deceased patient every event is ignored (an illegal
-    Task update is still refused).
-12. A discharge that arrives after a session already recorded in its 7-day window opens
-    C-FOLLOWUP already met. Level changes of late events otherwise apply in arrival order.
+1. T-CRISIS reads its level list as the §4 table writes it (OP, IOP or no level); a PHP
+   patient with C-SSRS high gets the stat crisis Task (C-CRISIS), not an inpatient referral.
+2. C-DEATH-REVIEW is for ``death`` events; an in-hospital ``exp`` discharge is L-DECEASED
+   only. Its 30-day window counts in-scope discharges (transfers included) and program
+   exits, not ED visits.
+3. A referral whose trigger is retracted while a person works its Task keeps its
+   ServiceRequest active; the Task gets ``businessStatus`` source corrected.
+4. A merged safety Task keeps its first sentence and the newest trigger.
+5. L-OVERDUE never changes priority (§5, §0 over §6's "one step up"); expiry applies to
+   ``requested``/``accepted`` referrals (§7 over §5's "on-hold").
+6. A session with no service codes counts attendance (minutes, days, no-show streak) for a
+   patient who holds a level, and nothing else; otherwise it is ignored with a reason.
+7. L-SCREEN-DONE resolves the item 9 and moderate C-SSRS signals up to the completion time.
+8. The cool-down compares the latest PHQ-9 now with the latest at the referral's authoring.
+9. Deadlines that open a Task tie in the §5 rule-table order (week checks, inactivity,
+   referral stall); a clock jump's week check fires once, at the latest Monday it covers.
+10. A late-arriving session from before a referral was made does not enroll; a discharge
+    (exit, ED visit) that arrives after a BH session already in its window opens its
+    follow-up already met.
+11. "One PHQ-9 ≥ 20 with a safety signal" (T-IOP-WORSE) is the latest PHQ-9 at the level.
+12. A refused Task update changes nothing (its clock move and deadline outputs are
+    discarded with it); an update of a Task the patient's state does not hold is ignored
+    with a reason.
 13. A late event moves no deadline back: deadlines already due after it fire at the next
     event or tick, authored at their due time.
 """

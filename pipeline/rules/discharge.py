@@ -48,6 +48,8 @@ def on_discharge(ctx: Ctx, ev: PatientDischarged) -> str | None:
     began = s.stay_start or ev.time
     set_level(ctx, None, ev.time)
     s.stay_start = None
+    s.bh_contact = max(ev.time, s.bh_contact or ev.time)  # in BH care 30 days (§2)
+    s.left_care = max(ev.time, s.left_care or ev.time)  # C-DEATH-REVIEW window
     if ev.disposition is Disposition.TRANSFER:
         return None
     raised = stays.is_readmission(ctx, began)
@@ -55,8 +57,7 @@ def on_discharge(ctx: Ctx, ev: PatientDischarged) -> str | None:
     followup(ctx, ev.time, ev.event_id, ev.ref, "C-FOLLOWUP", "Discharged to the community")
     if ev.disposition is Disposition.AGAINST_ADVICE:
         against_advice(ctx, ev)
-    s.last_discharge = ev.time
-    s.bh_contact = max(ev.time, s.bh_contact or ev.time)
+    s.last_discharge = ev.time  # a transfer out opens no readmission window (§7)
     return None
 
 

@@ -25,6 +25,7 @@ def on_exit(ctx: Ctx, ev: ProgramExited) -> str | None:
         return f"{ev.ref or 'EpisodeOfCare'}: program exit at {lv(ev.level)}, a level the patient does not hold"  # noqa: E501
     s = ctx.s
     s.bh_contact = max(ev.time, s.bh_contact or ev.time)
+    s.left_care = max(ev.time, s.left_care or ev.time)
     if ev.level not in PROGRAM_LEVELS:
         return None
     if ev.finished:

@@ -186,8 +186,8 @@ def death_review(ctx: Ctx, trigger: str, when: datetime, focus: str | None) -> N
     or just after BH care is reviewed. Source: rules.md §5; reference/clinical-rules.md §5.
     """
     s = ctx.s
-    recent = s.bh_contact is not None and s.bh_contact <= when <= plus_days(
-        s.bh_contact, ctx.cfg.scope.bh_care_days, ctx.tz
+    recent = s.left_care is not None and s.left_care <= when <= plus_days(
+        s.left_care, ctx.cfg.scope.bh_care_days, ctx.tz
     )
     if s.level is None and not recent:
         return

@@ -103,6 +103,7 @@ def full_state() -> PatientState:
         death_ref="Patient/p-ü",
         last_bh=t("2026-03-03T10:00"),
         seen_floor=1772400000,
+        left_care=t("2026-02-25T12:00"),
     )
 
 
