@@ -78,6 +78,15 @@ KINDS: dict[str, list[tuple[Any, str, Path | None]]] = {
         ("x" * 65, "is not a valid FHIR id", None),
         (7, STR, None),
     ],
+    "rank": [
+        ("1", "expected a positive integer", None),
+        (0, "expected a positive integer", None),
+        (1.5, "expected a positive integer", None),
+        (True, "expected a positive integer", None),
+    ],
+    "boolean": [("true", "expected true or false", None), (1, "expected true or false", None)],
+    "human-name": [("Corpus Hostile", "expected a HumanName object", None)],
+    "annotation": [("called back", "expected an Annotation object", None)],
 }
 
 CODING = (
@@ -225,6 +234,60 @@ FIELDS: list[tuple[str, Path, str]] = [
             (("entry", 1, "resource", "period", "end"), "datetime"),
             (("entry", 2, "fullUrl"), "string"),
             (("entry", 2, "resource", "id"), "id"),
+        ]
+    ],
+    *[
+        ("enc-ed", p, k)
+        for p, k in [
+            (("class", "code"), "string"),
+            (("period", "end"), "datetime"),
+            (("diagnosis",), "array"),
+            (("diagnosis", 0), "object"),
+            (("diagnosis", 0, "rank"), "rank"),
+            (("diagnosis", 0, "condition"), "reference"),
+            (("diagnosis", 0, "condition", "reference"), "string"),
+            (("contained",), "array"),
+        ]
+    ],
+    ("enc-vr", ("class", "code"), "string"),
+    ("enc-vr", ("serviceType",), "cc"),
+    ("enc-vr", ("period", "start"), "datetime"),
+    *[
+        ("patient-died", p, k)
+        for p, k in [
+            (("id",), "id"),
+            (("deceasedDateTime",), "datetime"),
+            (("name",), "array"),
+            (("name", 0), "human-name"),
+            (("name", 0, "family"), "string"),
+        ]
+    ],
+    ("patient-deceased", ("deceasedBoolean",), "boolean"),
+    *[
+        ("condition", p, k)
+        for p, k in [
+            (("id",), "id"),
+            (("code",), "cc"),
+            *_cc(("code",)),
+            (("clinicalStatus",), "cc"),
+            *_cc(("clinicalStatus",)),
+            (("verificationStatus",), "cc"),
+            (("subject",), "reference"),
+            (("subject", "reference"), "string"),
+            (("onsetDateTime",), "datetime"),
+        ]
+    ],
+    *[
+        ("task-owner", p, k)
+        for p, k in [
+            (("for", "identifier"), "object"),
+            (("for", "identifier", "system"), "string"),
+            (("for", "identifier", "value"), "string"),
+            (("owner",), "object"),
+            (("owner", "reference"), "string"),
+            (("note",), "array"),
+            (("note", 0), "annotation"),
+            (("note", 0, "text"), "string"),
         ]
     ],
     *[

@@ -176,6 +176,61 @@ _TEMPLATES: dict[str, Doc] = {
             },
         ],
     },
+    # v2 kinds (contract §3): an ED visit whose principal diagnosis is a contained Condition
+    # (intentional self-poisoning), telehealth, a death, a contraindication, a case
+    # manager's Task update with owner, note and the patient key
+    "enc-ed": {
+        "resourceType": "Encounter",
+        "id": "hx-enc-ed",
+        "status": "finished",
+        "class": {"system": V3, "code": "EMER"},
+        "subject": {"reference": "Patient/s07"},
+        "period": {"start": "2026-03-02T08:00:00Z", "end": "2026-03-02T15:00:00Z"},
+        "diagnosis": [{"condition": {"reference": "#hx-dx"}, "rank": 1}],
+        "contained": [
+            {"resourceType": "Condition", "id": "hx-dx", "code": cc(ICD10CM, "T43.222A")}
+        ],
+    },
+    "enc-vr": {
+        "resourceType": "Encounter",
+        "id": "hx-enc-vr",
+        "status": "finished",
+        "class": {"system": V3, "code": "VR"},
+        "serviceType": cc(LOC, "op"),
+        "subject": {"reference": "Patient/s05"},
+        "period": {"start": "2026-03-11T14:00:00Z", "end": "2026-03-11T15:00:00Z"},
+    },
+    "patient-died": {
+        "resourceType": "Patient",
+        "id": "s03",
+        "name": [{"family": "Hostile", "given": ["Corpus"]}],
+        "deceasedDateTime": "2026-03-20T10:00:00Z",
+    },
+    "patient-deceased": {"resourceType": "Patient", "id": "s04", "deceasedBoolean": True},
+    "condition": {
+        "resourceType": "Condition",
+        "id": "hx-cond",
+        "clinicalStatus": cc("http://terminology.hl7.org/CodeSystem/condition-clinical", "active"),
+        "verificationStatus": cc(
+            "http://terminology.hl7.org/CodeSystem/condition-ver-status", "confirmed"
+        ),
+        "code": cc(ICD10CM, "F20.9"),
+        "subject": {"reference": "Patient/s05"},
+        "onsetDateTime": "2026-03-04T10:00:00Z",
+    },
+    "task-owner": {
+        "resourceType": "Task",
+        "id": "hx-task-owner",
+        "status": "accepted",
+        "intent": "order",
+        "for": {
+            "reference": "Patient/s05",
+            "identifier": {"system": f"{BASE}/patient-key", "value": "s05"},
+        },
+        "owner": {"reference": "Organization/hx-team"},
+        "note": [{"text": "called back"}],
+        "lastModified": "2026-03-09T09:00:00Z",
+    },
     "collection": {
         "resourceType": "Bundle",
         "id": "hx-col",
