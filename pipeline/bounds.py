@@ -73,10 +73,18 @@ def clip(text: str | None, n: int) -> str | None:
     return text[: n - 1] + "…"
 
 
+#: An upper bound on one encoded Task: generated sentences (a merged one holds two) plus
+#: clipped case-manager text.
+TASK_MAX = 2 * 1200 + REASON_CHARS + NOTES_KEPT * NOTE_CHARS + OWNER_CHARS + DISPLAY_CHARS + 400
+
+
 def estimate(s: PatientState) -> int:
-    """A cheap upper-ish estimate of the encoded size (no encoding)."""
+    """A cheap upper-ish estimate of the encoded size (no encoding); with few open Tasks it
+    does not even look at them."""
     size = 400 + 24 * len(s.seen) + 24 * len(s.counted) + 40 * len(s.closed)
     size += 90 * len(s.obs) + 40 * len(s.stays) + 40 * len(s.weeks)
+    if size + TASK_MAX * len(s.tasks) < ESTIMATE_SAFE:
+        return size + TASK_MAX * len(s.tasks)
     for t in s.tasks.values():
         size += 250 + len(t.description) + len(t.status_reason or "")
         size += sum(len(n) for n in t.notes) + len(t.owner or "") + len(t.display or "")
