@@ -15,6 +15,7 @@ as ``performer``; a Task carries ``owner``, ``businessStatus`` and case managers
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import orjson
@@ -58,6 +59,14 @@ def level_concept(level: str, base: str) -> Json:
     return {"coding": [_coding(f"{base}/CodeSystem/level-of-care", level, LEVEL_DISPLAY[level])]}
 
 
+_REFERENCE = re.compile(r"[A-Z][A-Za-z]+/[A-Za-z0-9\-.]{1,64}")
+
+
+def _owner(owner: str) -> Json:
+    """A reference (``Organization/x``), or the name a case manager gave without one."""
+    return {"reference": owner} if _REFERENCE.fullmatch(owner) else {"display": owner}
+
+
 def task_resource(rec: TaskRecord, base: str = DEFAULT_BASE) -> Json:
     """The FHIR R4 Task for a task record (referral Task when ``rec.code == 'fulfill'``)."""
     if rec.code == CareTask.FULFILL:
@@ -80,7 +89,7 @@ def task_resource(rec: TaskRecord, base: str = DEFAULT_BASE) -> Json:
     if rec.last_modified is not None:
         doc["lastModified"] = fhir_datetime(rec.last_modified)
     if rec.owner:
-        doc["owner"] = {"reference": rec.owner}
+        doc["owner"] = _owner(rec.owner)
     doc["restriction"] = {"period": {"end": fhir_datetime(rec.due)}}
     doc["reasonCode"] = {"coding": [_coding(f"{base}/CodeSystem/rule", rec.rule)]}
     if rec.notes:

@@ -60,7 +60,11 @@ def task_events(res: Json, ctx: Ctx) -> Outcome:
     reason_cc = obj(res, "statusReason", "statusReason")
     reason = string(reason_cc, "text", "statusReason.text") if reason_cc else None
     owner_ref = obj(res, "owner", "owner")
-    owner = string(owner_ref, "reference", "owner.reference") if owner_ref else None
+    owner = None
+    if owner_ref:  # a reference, else a name only (a team a case manager typed)
+        owner = string(owner_ref, "reference", "owner.reference") or string(
+            owner_ref, "display", "owner.display"
+        )
     event_id, own = identity(res, "Task")
     note = None if res.get("note") is None else _last_note(res)
     return [TaskUpdated(event_id, patient, time, own, task_id, status, reason, owner, note)]
@@ -86,9 +90,9 @@ def _keyed(res: Json, ctx: Ctx) -> str | None:
 
 def _task_time(res: Json, ctx: Ctx) -> datetime | None:
     if res.get("lastModified") is not None:
-        return parse_time(res["lastModified"], "lastModified", ctx.tz)
+        return parse_time(res["lastModified"], "lastModified", ctx.frame)
     if res.get("authoredOn") is not None:
-        return parse_time(res["authoredOn"], "authoredOn", ctx.tz)
+        return parse_time(res["authoredOn"], "authoredOn", ctx.frame)
     return None
 
 
