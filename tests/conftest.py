@@ -1,11 +1,21 @@
-"""Shared fixtures. Only ``kafka_bootstrap`` lives here; it starts a broker lazily."""
+"""Shared fixtures. Only ``kafka_bootstrap`` lives here; it starts a broker lazily.
+
+The carepath pytest plugin (``carepath_replay``, ``carepath_kafka``, the scenario items of
+``carepath_scenarios``) loads by its ``pytest11`` entry point. In an environment installed
+before the entry point existed, or with ``PYTEST_DISABLE_PLUGIN_AUTOLOAD``, it is loaded here
+instead; never both ways, which pytest refuses.
+"""
 
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 
 import pytest
+
+_PLUGIN = "agents.testing.plugin"
+pytest_plugins = [] if _PLUGIN in sys.modules else [_PLUGIN]
 
 
 @pytest.fixture(scope="session")

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from agents.testing.inputs import Line, lines_of, resolve
 from tests.scenarios import runner
 from tests.scenarios.compare import DATA, Json, final_states, patient, summarize
 from tests.scenarios.runner import (
@@ -103,7 +104,7 @@ def test_update_spec_only_for_update_lines() -> None:
 
 
 def test_pick_task_by_patient_key_code_and_nth() -> None:
-    out = _lines(
+    out = (
         _task("t1", FULFILL, "p", key="src|p"),
         _task("t2", _care("follow-up-7d"), "p", key="src|p"),
         _task("t3", FULFILL, "p", key="other|p"),
@@ -147,22 +148,7 @@ def test_updated_task_keeps_the_key_and_sets_owner_and_note() -> None:
     assert "owner" not in bare and "note" not in bare
 
 
-def test_resolve_replays_each_prefix_until_the_update_time(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    (tmp_path / "x.expected.json").write_text(
-        json.dumps(
-            {
-                "until": None,
-                "tasks": [],
-                "referrals": [],
-                "dead_letters": 0,
-                "note": "",
-                "source": "https://a.example.org",
-            }
-        )
-    )
-    (tmp_path / "x.rules.toml").write_text("[site]\ntimezone = 'UTC'\n")
+def test_resolve_replays_each_prefix_until_the_update_time(tmp_path: Path) -> None:
     upd = (
         '{"carepath-scenario-task-update":{"patient":"p","code":"fulfill","status":"%s",'
         '"lastModified":"%s"}}'
@@ -172,43 +158,49 @@ def test_resolve_replays_each_prefix_until_the_update_time(
             [
                 '{"a":1}',
                 upd % ("accepted", "2026-01-02T00:00:00Z"),
+                "",
                 '{"b":2}',
                 upd % ("completed", "2026-01-03T00:00:00Z"),
                 "",
             ]
         )
     )
-    calls: list[tuple[list[bytes], str | None, list[str]]] = []
+    calls: list[tuple[list[bytes], str]] = []
 
-    def fake(
-        src: Path, until: str | None, tmp: Path, tag: str, extra: list[str] | None = None
-    ) -> tuple[bytes, int]:
-        lines = src.read_bytes().splitlines()
-        calls.append((lines, until, extra or []))
+    def fake(lines: list[Line], until: str) -> list[Json]:
+        calls.append(([ln.raw for ln in lines], until))
         status = "requested" if len(calls) == 1 else "accepted"
-        return json.dumps(_task("t1", FULFILL, "p", status)).encode() + b"\n", 0
+        return [_task("t1", FULFILL, "p", status)]
 
-    monkeypatch.setattr(runner, "run_replay", fake)
-    scn = Scenario(tmp_path, "x")
-    resolved = resolve_updates(scn, tmp_path)
-    lines = resolved.read_bytes().split(b"\n")
+    lines = resolve(lines_of(tmp_path / "x.ndjson"), fake)
     assert [c[1] for c in calls] == ["2026-01-02T00:00:00Z", "2026-01-03T00:00:00Z"]
     assert calls[0][0] == [b'{"a":1}']
     assert calls[1][0][0] == b'{"a":1}' and json.loads(calls[1][0][1])["status"] == "accepted"
-    assert calls[0][2] == [
-        "--rules",
-        str(tmp_path / "x.rules.toml"),
-        "--source",
-        "https://a.example.org",
-    ]
-    assert json.loads(lines[1])["status"] == "accepted"
-    second = json.loads(lines[3])
+    assert json.loads(lines[1].raw)["status"] == "accepted"
+    second = json.loads(lines[3].raw)
     assert (second["id"], second["status"], second["lastModified"]) == (
         "t1",
         "completed",
         "2026-01-03T00:00:00Z",
     )
-    assert lines[0] == b'{"a":1}' and lines[2] == b'{"b":2}' and lines[4] == b""
+    assert [ln.where["line"] for ln in lines] == [1, 2, 4, 5]  # blank lines skipped
+    assert lines[0].raw == b'{"a":1}' and lines[2].raw == b'{"b":2}'
+
+
+def test_resolve_with_the_source_of_the_scenario(tmp_path: Path) -> None:
+    """The prefix replay keys patients with the scenario's source, so the update finds the
+    Task of ``<source>|<id>``, and the resolved Task carries that key for routing."""
+    key = "https://a.example.org|s01"
+    expected = {"until": None, "tasks": [], "referrals": [], "dead_letters": 0, "note": ""}
+    (tmp_path / "y.expected.json").write_text(json.dumps({**expected, "source": key[:-4]}))
+    stay = next(s for s in CASES if s.name.startswith("01-")).ndjson.read_text().splitlines()
+    spec = {"patient": key, "code": "follow-up-7d", "status": "completed"}
+    update = {runner.UPDATE: {**spec, "lastModified": "2026-03-09T10:00:00Z"}}
+    (tmp_path / "y.ndjson").write_text("\n".join([*stay[:3], json.dumps(update)]) + "\n")
+    resolved = resolve_updates(Scenario(tmp_path, "y"), tmp_path)
+    last = json.loads(resolved.read_bytes().splitlines()[-1])
+    assert (last["resourceType"], last["status"]) == ("Task", "completed")
+    assert last["for"]["identifier"]["value"] == key
 
 
 def test_resolve_without_updates_is_the_file_itself(tmp_path: Path) -> None:
