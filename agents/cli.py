@@ -1,4 +1,4 @@
-"""The ``carepath`` command: replay, worker, broker, tasks, rules, bench.
+"""The ``carepath`` command: replay, check, worker, broker, tasks, rules, asyncapi, bench.
 
 Thin wiring only: parse arguments, build settings and rules once, call the module that
 does the work. Exit status 0 on success, 2 on a usage or configuration error.
@@ -109,6 +109,41 @@ def _cmd_rules(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_check(args: argparse.Namespace) -> int:
+    from agents.check import check
+    from agents.replay import existing
+    from schemas.ingest import Limits
+
+    for p in args.files:
+        existing(p)
+    rules, source = _rules(args.rules), _source(args.source)
+    settings = Settings()
+    limits = Limits(max_bytes=settings.max_bytes, max_depth=settings.max_depth)
+    tally = check(
+        args.files,
+        rules,
+        limits,
+        settings.base_url,
+        sys.stdout,
+        source=source,
+        json_lines=args.json,
+    )
+    print(f"check: {tally.summary()}", file=sys.stderr if args.json else sys.stdout)
+    return 1 if tally.verdicts["invalid"] else 0
+
+
+def _cmd_asyncapi(args: argparse.Namespace) -> int:
+    from agents.asyncapi import render
+
+    text = render()
+    if args.out:
+        with open(args.out, "w", encoding="utf-8") as f:
+            f.write(text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 def _cmd_bench(args: argparse.Namespace) -> int:
     from agents.bench import run_bench
 
@@ -134,6 +169,13 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--timeout", type=float, default=120.0, help="seconds to wait (broker)")
     rp.set_defaults(func=_cmd_replay)
 
+    cp = sub.add_parser("check", help="what carepath makes of each document, without rules")
+    cp.add_argument("files", nargs="+", help="NDJSON files; - for standard input")
+    cp.add_argument("--rules", help="rules TOML file (time zone, identity, scope)")
+    cp.add_argument("--source", help="the source of every input document (patient keys)")
+    cp.add_argument("--json", action="store_true", help="one JSON object a document (NDJSON)")
+    cp.set_defaults(func=_cmd_check)
+
     wp = sub.add_parser("worker", help="run the Faust worker (settings: CAREPATH_*)")
     wp.add_argument("--rules", help="rules TOML file (overrides CAREPATH_RULES)")
     wp.set_defaults(func=_cmd_worker)
@@ -156,6 +198,10 @@ def build_parser() -> argparse.ArgumentParser:
     tp.set_defaults(func=_cmd_tasks)
 
     sub.add_parser("rules", help="print the rule table (Markdown)").set_defaults(func=_cmd_rules)
+
+    ap3 = sub.add_parser("asyncapi", help="the Kafka contract as an AsyncAPI 3.0 document")
+    ap3.add_argument("--out", help="write to this file (default: standard output)")
+    ap3.set_defaults(func=_cmd_asyncapi)
 
     bench = sub.add_parser("bench", help="throughput, latency and memory benchmarks")
     bench.add_argument("--quick", action="store_true", help="small sizes, < 2 minutes")

@@ -100,3 +100,105 @@ def fitted(record: dict[str, object], raw: bytes, limit: int) -> bytes:
         record.update(raw_fields(raw, max(cut, 0)))
         data = orjson.dumps(record)
     return data
+
+
+#: FHIR R4 IssueType codes (``http://hl7.org/fhir/issue-type``), the OperationOutcome
+#: ``issue.code`` values a record may carry.
+ISSUE_TYPES = (
+    "invalid",
+    "structure",
+    "required",
+    "value",
+    "invariant",
+    "security",
+    "login",
+    "unknown",
+    "expired",
+    "forbidden",
+    "suppressed",
+    "processing",
+    "not-supported",
+    "duplicate",
+    "multiple-matches",
+    "not-found",
+    "deleted",
+    "too-long",
+    "code-invalid",
+    "extension",
+    "too-costly",
+    "business-rule",
+    "conflict",
+    "transient",
+    "lock-error",
+    "no-store",
+    "exception",
+    "timeout",
+    "incomplete",
+    "throttled",
+    "informational",
+)
+OPERATION_OUTCOME_URL = "https://hl7.org/fhir/R4/fhir.schema.json#/definitions/OperationOutcome"
+
+
+def record_schema() -> dict[str, object]:
+    """The JSON Schema (draft 07) of a record as :func:`dead_letter_record` builds it: where
+    from (a Kafka position; a file and line; ``refused_by`` when the broker refused the
+    document), when, the error as an OperationOutcome (the subset this module writes), and
+    the raw document (tests/unit/test_deadletter_schema.py validates every kind of record)."""
+    kafka_place = {
+        "type": "object",
+        "required": ["topic", "partition", "offset"],
+        "properties": {
+            "topic": {"type": "string"},
+            "partition": {"type": "integer", "minimum": 0},
+            "offset": {"type": "integer", "minimum": 0},
+        },
+        "additionalProperties": False,
+    }
+    file_place = {
+        "type": "object",
+        "required": ["file", "line"],
+        "properties": {
+            "file": {"type": "string", "description": "input file (`-`: standard input)"},
+            "line": {"type": "integer", "minimum": 0},
+            "refused_by": {"type": "string", "description": "topic that refused the document"},
+        },
+        "additionalProperties": False,
+    }
+    issue = {
+        "type": "object",
+        "required": ["severity", "code", "diagnostics"],
+        "properties": {
+            "severity": {"const": "error"},
+            "code": {"enum": list(ISSUE_TYPES)},
+            "diagnostics": {"type": "string", "description": "what is wrong and where"},
+            "expression": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+        },
+        "additionalProperties": False,
+    }
+    outcome = {
+        "type": "object",
+        "description": f"a FHIR R4 OperationOutcome ({OPERATION_OUTCOME_URL})",
+        "required": ["resourceType", "issue"],
+        "properties": {
+            "resourceType": {"const": "OperationOutcome"},
+            "issue": {"type": "array", "items": issue, "minItems": 1},
+        },
+        "additionalProperties": False,
+    }
+    return {
+        "$schema": "http://json-schema.org/draft-07/schema#",
+        "title": "carepath dead-letter record",
+        "description": "One problem with one inbound document (contract §6).",
+        "type": "object",
+        "required": ["source", "received_at", "error", "raw", "raw_encoding", "raw_truncated"],
+        "properties": {
+            "source": {"oneOf": [kafka_place, file_place]},
+            "received_at": {"type": "string", "format": "date-time"},
+            "error": outcome,
+            "raw": {"type": "string", "description": "the document, cut at the size limit"},
+            "raw_encoding": {"enum": ["utf-8", "base64"]},
+            "raw_truncated": {"type": "boolean"},
+        },
+        "additionalProperties": False,
+    }
