@@ -46,6 +46,7 @@ scenarios: setup ## the shared checker over our copy of the scenarios
 
 readme: setup ## regenerate the README rule table from the code
 	$(BIN)/python -m scripts.readme_rules README.md
+	$(BIN)/python -m scripts.readme_rules docs/rules.md
 
 bench: setup deps
 	$(BIN)/carepath bench
