@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import orjson
+
 from agents.state_store import DeadlineIndex, hour_of
 
 T = datetime(2026, 3, 1, 10, 30, tzinfo=UTC)
@@ -46,7 +48,15 @@ def test_consumed_buckets_are_deleted() -> None:
     idx.add(0, b"a", T)
     idx.add(0, b"b", T + timedelta(days=1))
     idx.consume(0, T + timedelta(hours=1), {b"a": None})
-    assert set(table) == {b"0:hours", f"0:h:{hour_of(T + timedelta(days=1))}".encode()}
+    h = hour_of(T + timedelta(days=1))
+    assert set(table) == {
+        b"0:days",
+        f"0:day:{h // 24}".encode(),
+        f"0:n:{h}".encode(),
+        f"0:s:{h}:0".encode(),
+        f"0:m:{h}".encode() + b"\xffb",
+    }
+    assert orjson.loads(table[b"0:days"]) == [h // 24]
 
 
 def test_a_patient_filed_again_in_a_reached_hour_stays_there() -> None:
@@ -86,3 +96,138 @@ def test_last_tick_is_read_from_the_value_the_table_holds() -> None:
     assert idx.last_tick_marker(0) == earlier.isoformat().encode()
     del table[b"0:tick"]
     assert idx.last_tick(0) is None and idx.last_tick_marker(0) == b""
+
+
+class Logged(dict[bytes, bytes]):
+    """A dict table that logs its writes in order (``None``: a deletion), as a changelog."""
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*args)  # type: ignore[arg-type]
+        self.log: list[tuple[bytes, bytes | None]] = []
+
+    def __setitem__(self, key: bytes, value: bytes) -> None:
+        super().__setitem__(key, value)
+        self.log.append((key, value))
+
+    def pop(self, key: bytes, *default: object) -> object:  # type: ignore[override]
+        self.log.append((key, None))
+        return super().pop(key, *default)
+
+
+def test_filing_writes_a_few_small_values_whatever_the_bucket_size() -> None:
+    """Issue 11: 10k patients in one hour rewrote a list of up to 10k names on every add
+    (~650 MB of changelog a weekly tick). Now each filing is three small writes, and the
+    hour's registries are written once."""
+    table = Logged()
+    idx = DeadlineIndex(table)
+    n = 10_000
+    for i in range(n):
+        idx.add(0, b"hosp-a|patient-%06d" % i, T)
+    registry = [k for k, _ in table.log if k in (b"0:days", f"0:day:{hour_of(T) // 24}".encode())]
+    assert len(registry) == 2
+    assert len(table.log) == 3 * n + 2
+    assert max(len(k) + len(v or b"") for k, v in table.log) < 64
+    assert len(idx.due(0, T)) == n
+
+
+def test_one_hundred_thousand_patients_on_a_partition() -> None:
+    """100k patients spread over a month of hours: filing, a tick that reaches half of
+    them, and the rest later; changelog bytes grow linearly (about 100 bytes a filing)."""
+    table = Logged()
+    idx = DeadlineIndex(table)
+    n = 100_000
+    for i in range(n):
+        idx.add(0, b"p%06d" % i, T + timedelta(hours=i % 720))
+    assert sum(len(k) + len(v or b"") for k, v in table.log) < 100 * n
+    mid = T + timedelta(hours=359)
+    due = idx.due(0, mid)
+    assert len(due) == sum(1 for i in range(n) if i % 720 <= 359)
+    idx.consume(0, mid, dict.fromkeys(due))
+    rest = idx.due(0, T + timedelta(days=60))
+    assert len(rest) == n - len(due) and not set(rest) & set(due)
+    idx.consume(0, T + timedelta(days=60), dict.fromkeys(rest))
+    assert set(table) == set(), "every key of a consumed bucket and registry is gone"
+
+
+def test_no_index_key_can_be_a_patient_key() -> None:
+    """Patient keys are UTF-8 ``<id>`` or ``<source>|<id>`` (a source may hold ``:``): an
+    index key holding a patient key has a ``\\xff`` byte, which UTF-8 never has."""
+    table = Logged()
+    idx = DeadlineIndex(table)
+    idx.add(3, b"http://hosp:8080/fhir|p1", T)
+    idx.set_last_tick(3, T)
+    for key, _ in table.log:
+        assert b"\xff" in key or b"|" not in key
+        if b"\xff" not in key:
+            assert b":" in key  # FHIR ids have no ":", so a plain key with one is no patient
+
+
+def _index_view(table: dict[bytes, bytes], now: datetime) -> list[bytes]:
+    return DeadlineIndex(dict(table)).due(0, now)
+
+
+def _replayed(table: dict[bytes, bytes], log: list[tuple[bytes, bytes | None]]) -> Logged:
+    out = Logged(table)
+    for key, value in log:
+        if value is None:
+            dict.pop(out, key, None)
+        else:
+            dict.__setitem__(out, key, value)
+    return out
+
+
+def test_a_crash_inside_add_or_consume_is_repaired_by_the_redelivery() -> None:
+    """Any prefix of an ``add``'s or a ``consume``'s writes (Kafka keeps a prefix of a
+    changelog partition), then the same call again: the index answers as if no crash had
+    happened, and no member key claims a patient that no slot shows."""
+    later = T + timedelta(days=3)
+    ops = [
+        ("add", b"a", T),
+        ("add", b"b", T),
+        ("add", b"c", later),
+        ("add", b"a", T),
+        ("consume", None, T + timedelta(hours=1)),
+        ("add", b"b", T + timedelta(minutes=10)),
+        ("add", b"d", T),
+    ]
+    placed = {b"a": None, b"b": hour_of(later)}
+    table: dict[bytes, bytes] = {}
+    for kind, patient, when in ops:
+
+        def call(idx: DeadlineIndex, kind: str = kind, patient: bytes | None = patient,
+                 when: datetime = when) -> None:  # fmt: skip
+            if kind == "add":
+                assert patient is not None
+                idx.add(0, patient, when)
+            else:
+                idx.consume(0, when, placed)
+
+        clean = Logged(table)
+        call(DeadlineIndex(clean))
+        for cut in range(len(clean.log) + 1):
+            crashed = _replayed(table, clean.log[:cut])
+            call(DeadlineIndex(crashed))
+            for probe in (T, T + timedelta(hours=2), later + timedelta(hours=1)):
+                assert _index_view(crashed, probe) == _index_view(clean, probe), (kind, cut)
+            shown = {(k.split(b":")[2], v) for k, v in crashed.items() if k[2:4] == b"s:"}
+            for key in crashed:
+                if b"\xff" in key:
+                    hour, patient = key.split(b":")[2].split(b"\xff")
+                    assert (hour, patient) in shown, (kind, cut, key)
+        table = dict(clean)
+
+
+def test_buckets_of_the_first_design_are_read_and_consumed() -> None:
+    """A worker upgraded over a changelog of JSON-list buckets still fires their deadlines."""
+    h = hour_of(T)
+    table = {
+        b"0:hours": orjson.dumps([h, h + 48]),
+        f"0:h:{h}".encode(): orjson.dumps(["a", "b"]),
+        f"0:h:{h + 48}".encode(): orjson.dumps(["c"]),
+    }
+    idx = DeadlineIndex(table)
+    idx.add(0, b"d", T)
+    assert idx.due(0, T) == [b"a", b"b", b"d"]
+    idx.consume(0, T, {b"a": None, b"b": None, b"d": None})
+    assert idx.due(0, T + timedelta(days=3)) == [b"c"]
+    assert orjson.loads(table[b"0:hours"]) == [h + 48] and f"0:h:{h}".encode() not in table
