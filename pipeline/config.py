@@ -216,6 +216,18 @@ class HistoryRules(BaseModel):
     retention_days: int = Field(400, ge=31)
 
 
+class TimeRules(BaseModel):
+    """Plausible event times (issue 11, rules.md §8): a time before ``earliest_year`` or
+    more than ``horizon_days`` after the reference time (the wall clock live, ``--until``
+    in a replay that has one) is invalid input, so a sentinel (0001-01-01, 9999-12-31) or a
+    mistyped year never moves a patient's clock. The core refuses times outside
+    1900–2199 whatever these say (``pipeline.decide.EARLIEST``/``LATEST``)."""
+
+    model_config = _STRICT
+    earliest_year: int = Field(1900, ge=1900, le=2199)
+    horizon_days: int = Field(30, ge=0, le=36_500)  # a planned enrollment may start next week
+
+
 class RoutingRules(BaseModel):
     """FHIR references outputs are routed to (contract §5); empty = not set."""
 
@@ -259,6 +271,7 @@ class RuleConfig(BaseModel):
     referral: ReferralRules = ReferralRules()
     history: HistoryRules = HistoryRules()
     routing: RoutingRules = RoutingRules()
+    time: TimeRules = TimeRules()
 
 
 DEFAULT_RULES = RuleConfig()

@@ -9,17 +9,23 @@ collection/batch/transaction Bundle. Kinds (contract §3) are read by the module
 problem, and every valid resource that is no recognized kind one ``IgnoredResource`` with
 its reason.
 
-``rules`` gives the site time zone (a date alone is 00:00 local), the identity settings
-and the scope lists; ``source`` is the channel source of the document (the Kafka header
-``carepath-source``, ``replay --source``), the first choice for the patient key's source
-(contract §2).
+``rules`` gives the site time zone (a date alone is 00:00 local), the identity settings,
+the scope lists and the plausible times; ``source`` is the channel source of the document
+(the Kafka header ``carepath-source``, ``replay --source``), the first choice for the
+patient key's source (contract §2). ``reference`` is the time the document is read at: the
+wall clock live, ``--until`` in a replay that has one; a time more than
+``time.horizon_days`` after it is invalid input, and so is one before
+``time.earliest_year`` (without a reference only that bound and the core's year 2199
+apply).
 """
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from pipeline.config import DEFAULT_RULES, RuleConfig
 from schemas.inbound.bundle import bundle_into
-from schemas.inbound.context import Ctx, Env, env_of, meta_source
+from schemas.inbound.context import Ctx, env_of, meta_source
 from schemas.inbound.dispatch import HANDLERS, invalid, resource_into
 from schemas.inbound.fields import TYPE_RE, Json
 from schemas.inbound.parse import DocumentProblem, parse_document
@@ -46,13 +52,15 @@ def ingest(
     *,
     rules: RuleConfig = DEFAULT_RULES,
     source: str | None = None,
+    reference: datetime | None = None,
 ) -> Ingested:
     """Events, ignored resources and errors for one inbound document (never raises)."""
     data = raw if isinstance(raw, bytes) else _as_bytes(raw)
     out = Ingested()
     try:
         doc = parse_document(data, limits.max_bytes, limits.max_depth)
-        _document_into(out, doc, data, env_of(rules, base), source or None)
+        env = env_of(rules, base)
+        _document_into(out, doc, data, Ctx(env, env.frame_at(reference)), source or None)
     except DocumentProblem as p:
         out.errors.append(InvalidInput(p.message, None, data, p.code))
     except Exception as e:  # a bug here must not stop the stream (DESIGN.md convention 8)
@@ -70,7 +78,9 @@ def _as_bytes(raw: object) -> bytes:
     return b""
 
 
-def _document_into(out: Ingested, doc: object, raw: bytes, env: Env, source: str | None) -> None:
+def _document_into(out: Ingested, doc: object, raw: bytes, base: Ctx, source: str | None) -> None:
+    """``base``: the environment and time frame (its index and sources are unused)."""
+    env = base.env
     if not isinstance(doc, dict):
         raise DocumentProblem(f"not a JSON object: the document is {show(doc)}", "structure")
     rtype = doc.get("resourceType")
@@ -84,18 +94,18 @@ def _document_into(out: Ingested, doc: object, raw: bytes, env: Env, source: str
         except Problem as p:
             out.errors.append(invalid(p, "Bundle", raw))
             return
-        ctx = Ctx(env, source=fixed)
-        bundle_into(out, doc, raw, ctx, lambda o, d, r: _nested(o, d, r, env, fixed))
+        ctx = Ctx(env, base.frame, source=fixed)
+        bundle_into(out, doc, raw, ctx, lambda o, d, r: _nested(o, d, r, base, fixed))
         return
     if rtype not in HANDLERS and not TYPE_RE.fullmatch(rtype):
         raise DocumentProblem(f"resourceType {show(rtype)} is not a FHIR resource type", "value")
-    resource_into(out, doc, rtype, Ctx(env, source=source), rtype, raw)
+    resource_into(out, doc, rtype, Ctx(env, base.frame, source=source), rtype, raw)
 
 
-def _nested(out: Ingested, doc: Json, raw: bytes, env: Env, source: str | None) -> None:
+def _nested(out: Ingested, doc: Json, raw: bytes, base: Ctx, source: str | None) -> None:
     """A Bundle inside a collection: handled as if it had been sent alone (the outer
     document's source, if it had one, still applies)."""
     try:
-        _document_into(out, doc, raw, env, source)
+        _document_into(out, doc, raw, base, source)
     except DocumentProblem as p:
         out.errors.append(InvalidInput(p.message, None, raw, p.code))

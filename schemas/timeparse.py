@@ -6,34 +6,89 @@ Rejected, each with its own diagnostics: a time without a zone; a partial date (
 ``2026-03``: FHIR allows it, but it names no day, so it cannot place an event on a
 patient's clock); an impossible date or time (``2026-02-30``, ``24:00:00``, leap second
 ``60``); a time that has no UTC equivalent in years 1–9999 (``9999-12-31T23:00:00-05:00``);
-anything else that is not the FHIR format (e.g. minutes without seconds). Fractions beyond
-microseconds are truncated. Diagnostics quote at most 60 characters of the value.
+anything else that is not the FHIR format (e.g. minutes without seconds); a time outside
+the plausible range of its :class:`Frame` (issue 11: before ``time.earliest_year``, more
+than ``time.horizon_days`` after the reference time, or past the core's last year 2199),
+so a sentinel (``0001-01-01``, ``9999-12-31``) or a mistyped year is invalid input naming
+its field. Fractions beyond microseconds are truncated. Diagnostics quote at most 60
+characters of the value.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, tzinfo
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from pipeline.clock import midnight
+from pipeline.decide import EARLIEST, LATEST
 from schemas.inbound.problem import Problem, show
+from schemas.timefmt import fhir_datetime
+
+_LAST = LATEST - timedelta(microseconds=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """How times are read: the site time zone (a date alone is 00:00 there) and the
+    plausible range ``earliest`` … ``latest`` (both inclusive). ``reference`` and
+    ``horizon_days`` say where ``latest`` comes from (``None``: the core's last year)."""
+
+    tz: tzinfo
+    earliest: datetime = EARLIEST
+    latest: datetime = _LAST
+    reference: datetime | None = None
+    horizon_days: int = 0
+
+
+def frame_of(
+    tz: tzinfo, earliest_year: int = 1900, reference: datetime | None = None, horizon_days: int = 30
+) -> Frame:
+    """The :class:`Frame` of rules ``time.*`` and a reference time (``None``: no horizon;
+    only the core's upper bound, 2199, applies)."""
+    earliest = max(datetime(earliest_year, 1, 1, tzinfo=UTC), EARLIEST)
+    if reference is None:
+        return Frame(tz, earliest)
+    reference = reference.astimezone(UTC)
+    if reference >= LATEST - timedelta(days=horizon_days):
+        return Frame(tz, earliest, _LAST)
+    return Frame(tz, earliest, reference + timedelta(days=horizon_days), reference, horizon_days)
+
+
+def _implausible(value: str, path: str, dt: datetime, frame: Frame) -> Problem:
+    if dt < frame.earliest:
+        when = fhir_datetime(frame.earliest)
+        return Problem(path, f"{show(value)} is before {when}, the earliest plausible time")
+    if frame.reference is not None and dt <= _LAST:
+        ref, days = fhir_datetime(frame.reference), frame.horizon_days
+        return Problem(
+            path, f"{show(value)} is more than {days} days after the reference time {ref}"
+        )
+    return Problem(
+        path, f"{show(value)} is after {LATEST.year - 1}, the last year the pipeline accepts"
+    )
+
 
 _DT = re.compile(
     r"(\d{4})(?:-(\d{2})(?:-(\d{2})(T\d{2}:\d{2}:\d{2}(?:\.\d+)?(Z|[+-]\d{2}:\d{2})?)?)?)?"
 )
 
 
-def parse_time(value: object, path: str, tz: tzinfo) -> datetime:
-    """The UTC time of a FHIR dateTime at ``path`` (a date alone: 00:00 in ``tz``, the site
-    time zone); :class:`Problem` if unusable."""
+def parse_time(value: object, path: str, frame: Frame) -> datetime:
+    """The UTC time of a FHIR dateTime at ``path`` (a date alone: 00:00 in the site time
+    zone); :class:`Problem` if unusable or outside the frame's plausible range."""
     if not isinstance(value, str):
         raise Problem(path, f"expected a dateTime string, got {show(value)}", "structure")
     if len(value) == 20 and value[19] == "Z" and _fixed_separators(value):
         try:  # the common ``YYYY-MM-DDThh:mm:ssZ``; fromisoformat checks the digits
-            return datetime.fromisoformat(value)
-        except ValueError:
-            pass  # the general path gives the diagnostics
-    return _parse(value, path, tz)
+            dt = datetime.fromisoformat(value)
+        except ValueError:  # the general path gives the diagnostics
+            dt = _parse(value, path, frame.tz)
+    else:
+        dt = _parse(value, path, frame.tz)
+    if frame.earliest <= dt <= frame.latest:
+        return dt
+    raise _implausible(value, path, dt, frame)
 
 
 def _fixed_separators(value: str) -> bool:

@@ -58,7 +58,7 @@ def appointment_events(res: Json, ctx: Ctx) -> Outcome:
         bh = bool(codes)
     patients = _patients(res, ctx)
     when = required(res.get("start"), "start", f"for a {status} Appointment (its event time)")
-    start = parse_time(when, "start", ctx.tz)
+    start = parse_time(when, "start", ctx.frame)
     event_id, ref = identity(res, "Appointment")
     if status == "noshow":
         return [SessionMissed(event_id, p, start, ref, level, bh) for p in patients]
@@ -110,5 +110,5 @@ def _minutes(res: Json, start: datetime, ctx: Ctx) -> int:
             raise Problem("minutesDuration", f"{show(value)} minutes is longer than 366 days")
         return value
     if res.get("end") is not None:
-        return minutes_between(start, parse_time(res["end"], "end", ctx.tz), "end")
+        return minutes_between(start, parse_time(res["end"], "end", ctx.frame), "end")
     return 0

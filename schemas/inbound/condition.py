@@ -101,10 +101,10 @@ def _status(res: Json, key: str, systems: frozenset[str], codes: frozenset[str])
 
 def _own_time(res: Json, ctx: Ctx) -> datetime | None:
     if res.get("onsetDateTime") is not None:
-        return parse_time(res["onsetDateTime"], "onsetDateTime", ctx.tz)
+        return parse_time(res["onsetDateTime"], "onsetDateTime", ctx.frame)
     period = obj(res, "onsetPeriod", "onsetPeriod")
     if period is not None and period.get("start") is not None:
-        return parse_time(period["start"], "onsetPeriod.start", ctx.tz)
+        return parse_time(period["start"], "onsetPeriod.start", ctx.frame)
     if res.get("recordedDate") is not None:
-        return parse_time(res["recordedDate"], "recordedDate", ctx.tz)
+        return parse_time(res["recordedDate"], "recordedDate", ctx.frame)
     return None

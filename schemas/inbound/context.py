@@ -15,7 +15,7 @@ Bundle's ``meta.source``, else the resource's own; else ``identity.default_sourc
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import tzinfo
+from datetime import datetime, tzinfo
 from typing import Any
 
 from pipeline.clock import zone
@@ -23,6 +23,7 @@ from pipeline.config import RuleConfig
 from pipeline.levels import Level
 from schemas.codes import level_table
 from schemas.inbound.fields import obj, string
+from schemas.timeparse import Frame, frame_of
 
 Json = dict[str, Any]
 
@@ -38,6 +39,23 @@ class Env:
     key_system: str
     from_meta: bool
     default_source: str
+    #: how times are read without a reference time (no horizon, issue 11)
+    frame: Frame
+    #: frames of recent reference times (a replay's ``--until`` is one for the whole run)
+    frames: dict[datetime, Frame] = field(default_factory=dict)
+
+    def frame_at(self, reference: datetime | None) -> Frame:
+        """The frame for a document read at ``reference`` (wall clock, ``--until``)."""
+        if reference is None:
+            return self.frame
+        found = self.frames.get(reference)
+        if found is None:
+            if len(self.frames) >= 8:
+                self.frames.clear()
+            time = self.rules.time
+            found = frame_of(self.tz, time.earliest_year, reference, time.horizon_days)
+            self.frames[reference] = found
+        return found
 
 
 _ENVS: dict[tuple[int, str], Env] = {}
@@ -50,14 +68,15 @@ def env_of(rules: RuleConfig, base: str) -> Env:
         return env
     if len(_ENVS) >= 32:  # settings objects are few; a test suite makes many
         _ENVS.clear()
-    identity = rules.identity
+    identity, tz = rules.identity, zone(rules.site.timezone)
     env = Env(
         rules=rules,
         levels=level_table(base),
-        tz=zone(rules.site.timezone),
+        tz=tz,
         key_system=base.rstrip("/") + "/patient-key",
         from_meta=identity.source_from_meta,
         default_source=identity.default_source,
+        frame=frame_of(tz, rules.time.earliest_year),
     )
     _ENVS[(id(rules), base)] = env
     return env
@@ -65,9 +84,11 @@ def env_of(rules: RuleConfig, base: str) -> Env:
 
 @dataclass(slots=True)
 class Ctx:
-    """Per document: the environment, the Bundle index and the key source in force."""
+    """Per document: the environment, how times are read, the Bundle index and the key
+    source in force."""
 
     env: Env
+    frame: Frame
     #: fullUrl and ``Type/id`` of every entry of the enclosing Bundle → its resource.
     index: dict[str, Json] = field(default_factory=dict)
     #: the source fixed for the whole document (channel, or the Bundle's ``meta.source``)

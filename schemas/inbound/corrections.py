@@ -39,4 +39,4 @@ def last_updated(res: Json, ctx: Ctx) -> datetime | None:
     """``meta.lastUpdated`` as a UTC time, if present."""
     meta = obj(res, "meta", "meta")
     value = meta.get("lastUpdated") if meta else None
-    return None if value is None else parse_time(value, "meta.lastUpdated", ctx.tz)
+    return None if value is None else parse_time(value, "meta.lastUpdated", ctx.frame)

@@ -86,7 +86,7 @@ def _own_time(res: Json, ctx: Ctx) -> datetime | None:
     period = obj(res, "period", "period") or {}
     for key in ("end", "start"):
         if period.get(key) is not None:
-            return parse_time(period[key], f"period.{key}", ctx.tz)
+            return parse_time(period[key], f"period.{key}", ctx.frame)
     return None
 
 
@@ -96,7 +96,7 @@ def admitted(
     patient = patient_of(enc.get("subject"), "subject", ctx)
     period = obj(enc, "period", "period") or {}
     start = required(period.get("start"), "period.start", "for an admission (its event time)")
-    time = parse_time(start, "period.start", ctx.tz)
+    time = parse_time(start, "period.start", ctx.frame)
     bh, why = scope_of(enc, ctx, conditions)
     return PatientAdmitted(event_id, patient, time, ref, bh, why)
 
@@ -107,7 +107,7 @@ def discharged(
     patient = patient_of(enc.get("subject"), "subject", ctx)
     period = obj(enc, "period", "period") or {}
     end = required(period.get("end"), "period.end", "for a discharge (its event time)")
-    time = parse_time(end, "period.end", ctx.tz)
+    time = parse_time(end, "period.end", ctx.frame)
     kind, code = disposition(enc)
     bh, why = scope_of(enc, ctx, conditions)
     return PatientDischarged(event_id, patient, time, ref, bh, why, kind, code)
@@ -120,6 +120,6 @@ def ed_visited(
     period = obj(enc, "period", "period") or {}
     key = "end" if period.get("end") is not None else "start"
     when = required(period.get(key), "period.end", "(or period.start) for an ED visit")
-    time = parse_time(when, f"period.{key}", ctx.tz)
+    time = parse_time(when, f"period.{key}", ctx.frame)
     bh, why = scope_of(enc, ctx, conditions)
     return EdVisited(event_id, patient, time, ref, bh, why)

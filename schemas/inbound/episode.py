@@ -9,7 +9,7 @@ with the reason.
 
 from __future__ import annotations
 
-from datetime import datetime, tzinfo
+from datetime import datetime
 
 from pipeline.events import ProgramEnrolled, ProgramExited
 from schemas.codes import EPISODE_STATUSES
@@ -17,7 +17,7 @@ from schemas.inbound.context import Ctx
 from schemas.inbound.fields import Json, identity, known, level_of, obj, required, string
 from schemas.inbound.reasons import Outcome, cut
 from schemas.inbound.refs import patient_of
-from schemas.timeparse import parse_time
+from schemas.timeparse import Frame, parse_time
 
 _EXITED = frozenset({"finished", "cancelled"})
 
@@ -36,14 +36,14 @@ def episode_events(res: Json, ctx: Ctx) -> Outcome:
     event_id, ref = identity(res, "EpisodeOfCare")
     if status == "active":
         start = required(period.get("start"), "period.start", "for an enrollment (its event time)")
-        time = parse_time(start, "period.start", ctx.tz)
+        time = parse_time(start, "period.start", ctx.frame)
         return [ProgramEnrolled(event_id, patient, time, ref, level)]
-    time = _exit_time(period, ctx.tz)
+    time = _exit_time(period, ctx.frame)
     return [ProgramExited(event_id, patient, time, ref, level, status == "finished")]
 
 
-def _exit_time(period: Json, tz: tzinfo) -> datetime:
+def _exit_time(period: Json, frame: Frame) -> datetime:
     if period.get("end") is not None:
-        return parse_time(period["end"], "period.end", tz)
+        return parse_time(period["end"], "period.end", frame)
     start = required(period.get("start"), "period.end", "(or period.start) for a program exit")
-    return parse_time(start, "period.start", tz)
+    return parse_time(start, "period.start", frame)

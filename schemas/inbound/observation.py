@@ -14,7 +14,7 @@ Observation whose value is explicitly absent (``dataAbsentReason`` and no ``valu
 from __future__ import annotations
 
 import re
-from datetime import datetime, tzinfo
+from datetime import datetime
 
 from pipeline.events import AssessmentRecorded, Instrument
 from schemas.codes import (
@@ -32,7 +32,7 @@ from schemas.inbound.fields import Json, codings, known, obj, required, string, 
 from schemas.inbound.problem import Problem, show
 from schemas.inbound.reasons import Outcome, cut, first_code
 from schemas.inbound.refs import patient_of
-from schemas.timeparse import parse_time
+from schemas.timeparse import Frame, parse_time
 
 _NUMBER = re.compile(r"\s*([+-]?\d{1,18})(?:\.0*)?\s*")  # 18 digits: int() stays cheap
 
@@ -45,12 +45,12 @@ def observation_events(res: Json, ctx: Ctx) -> Outcome:
     if status not in ASSESSED_STATUSES:
         known(status, OBSERVATION_STATUSES, "an Observation status")
         if status == "entered-in-error":
-            return retraction(res, ctx, "Observation", "subject", _own_time(res, ctx.tz))
+            return retraction(res, ctx, "Observation", "subject", _own_time(res, ctx.frame))
         why = "is not a final result (final, amended, corrected)"
         return f"Observation.status: {cut(status)} {why}"
     instrument, top, label = found
     patient = patient_of(res.get("subject"), "subject", ctx)
-    time = observed_at(res, ctx.tz)
+    time = observed_at(res, ctx.frame)
     value = _value(res, instrument, top, label)
     if value is None:
         return f"Observation.value[x]: absent (dataAbsentReason) for {label}"
@@ -72,25 +72,25 @@ def _instrument(res: Json) -> tuple[Instrument, int, str] | str:
     return f"Observation.code: {quoted} is not a recognized instrument{only}"
 
 
-def observed_at(res: Json, tz: tzinfo) -> datetime:
+def observed_at(res: Json, frame: Frame) -> datetime:
     """``effectiveDateTime``, ``effectivePeriod.start`` or ``effectiveInstant``, else ``issued``."""
-    found = _own_time(res, tz)
+    found = _own_time(res, frame)
     if found is None:
         accepted = "effectiveDateTime, effectivePeriod.start or issued"
         raise Problem("effective[x]", f"required: {accepted} (the event time)", "required")
     return found
 
 
-def _own_time(res: Json, tz: tzinfo) -> datetime | None:
+def _own_time(res: Json, frame: Frame) -> datetime | None:
     if res.get("effectiveDateTime") is not None:
-        return parse_time(res["effectiveDateTime"], "effectiveDateTime", tz)
+        return parse_time(res["effectiveDateTime"], "effectiveDateTime", frame)
     period = obj(res, "effectivePeriod", "effectivePeriod")
     if period is not None and period.get("start") is not None:
-        return parse_time(period["start"], "effectivePeriod.start", tz)
+        return parse_time(period["start"], "effectivePeriod.start", frame)
     if res.get("effectiveInstant") is not None:
-        return parse_time(res["effectiveInstant"], "effectiveInstant", tz)
+        return parse_time(res["effectiveInstant"], "effectiveInstant", frame)
     if res.get("issued") is not None:
-        return parse_time(res["issued"], "issued", tz)
+        return parse_time(res["issued"], "issued", frame)
     return None
 
 

@@ -63,7 +63,7 @@ def _deceased(res: Json, ctx: Ctx) -> tuple[bool, datetime | None]:
         raise Problem("deceasedBoolean", f"expected true or false, got {show(flag)}", "structure")
     when = res.get("deceasedDateTime")
     if when is not None:
-        return True, parse_time(when, "deceasedDateTime", ctx.tz)
+        return True, parse_time(when, "deceasedDateTime", ctx.frame)
     return bool(flag), None
 
 

@@ -43,10 +43,10 @@ def visit_events(res: Json, ctx: Ctx, status: str, cls: str) -> Outcome:
         why = "no level of care or behavioral-health service code in serviceType/type"
         return f"{named('Encounter', own_id(res))}: {OUT_OF_SCOPE_SESSION} ({why})"
     patient = patient_of(res.get("subject"), "subject", ctx)
-    start = parse_time(period["start"], "period.start", ctx.tz)
+    start = parse_time(period["start"], "period.start", ctx.frame)
     minutes = _length(res)
     if minutes is None and period.get("end") is not None:
-        end = parse_time(period["end"], "period.end", ctx.tz)
+        end = parse_time(period["end"], "period.end", ctx.frame)
         minutes = minutes_between(start, end, "period.end")
     event_id, ref = identity(res, "Encounter")
     appts = _appointments(res, ctx)

@@ -18,7 +18,7 @@ from pipeline.events import (
 )
 from pipeline.levels import Level
 from schemas.ingest import ingest
-from schemas.timeparse import parse_time
+from schemas.timeparse import Frame, parse_time
 from tests.unit.ingest_docs import (
     LOC,
     LOINC,
@@ -120,12 +120,12 @@ def test_effective_time_fallbacks() -> None:
     ],
 )
 def test_parse_time(text: str, expected: datetime) -> None:
-    got = parse_time(text, "x", UTC)
+    got = parse_time(text, "x", Frame(UTC))
     assert got == expected and got.tzinfo is UTC
 
 
 def test_parse_time_keeps_instant_across_zones() -> None:
-    east = parse_time("2026-03-05T10:00:00+05:30", "x", UTC)
+    east = parse_time("2026-03-05T10:00:00+05:30", "x", Frame(UTC))
     assert east == datetime(2026, 3, 5, 10, tzinfo=timezone(timedelta(hours=5, minutes=30)))
 
 
