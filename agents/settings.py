@@ -7,8 +7,9 @@ at import time. Topic names live here.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, FilePath, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from schemas.outbound import DEFAULT_BASE
@@ -55,10 +56,70 @@ class Settings(BaseSettings):
     web_port: int = 6066
     web_enabled: bool = False
     log_level: str = "info"
+    # Connection security (DESIGN.md convention 14); agents/security.py turns these into the
+    # keyword arguments of each Kafka client.
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "SCRAM-SHA-512"
     sasl_username: str | None = None
     sasl_password: SecretStr | None = None
+    ssl_cafile: FilePath | None = Field(None, description="PEM CA bundle (default: system CAs)")
+    ssl_certfile: FilePath | None = Field(None, description="PEM client certificate (mutual TLS)")
+    ssl_keyfile: FilePath | None = Field(None, description="PEM key of ssl_certfile")
+
+    @field_validator(
+        "sasl_username", "sasl_password", "ssl_cafile", "ssl_certfile", "ssl_keyfile", mode="before"
+    )
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("security_protocol", mode="before")
+    @classmethod
+    def _protocol_name(cls, value: object) -> object:
+        return value.strip().upper().replace("-", "_") if isinstance(value, str) else value
+
+    @field_validator("sasl_mechanism", mode="before")
+    @classmethod
+    def _mechanism_name(cls, value: object) -> object:
+        return value.strip().upper().replace("_", "-") if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _security_consistent(self) -> Settings:
+        sasl = self.security_protocol.startswith("SASL_")
+        tls = self.security_protocol.endswith("SSL")
+        creds = self.sasl_username is not None or self.sasl_password is not None
+        if sasl and not (self.sasl_username and self.sasl_password):
+            raise ValueError(
+                f"CAREPATH_SECURITY_PROTOCOL={self.security_protocol} needs "
+                "CAREPATH_SASL_USERNAME and CAREPATH_SASL_PASSWORD"
+            )
+        if creds and not sasl:
+            raise ValueError(
+                f"CAREPATH_SASL_USERNAME/PASSWORD are set but CAREPATH_SECURITY_PROTOCOL="
+                f"{self.security_protocol} does not use them (SASL_SSL or SASL_PLAINTEXT does)"
+            )
+        files = [f for f in ("ssl_cafile", "ssl_certfile", "ssl_keyfile") if getattr(self, f)]
+        if files and not tls:
+            raise ValueError(
+                f"CAREPATH_{files[0].upper()} is set but CAREPATH_SECURITY_PROTOCOL="
+                f"{self.security_protocol} has no TLS (SSL or SASL_SSL has)"
+            )
+        if self.ssl_keyfile and not self.ssl_certfile:
+            raise ValueError("CAREPATH_SSL_KEYFILE needs CAREPATH_SSL_CERTFILE")
+        return self
 
     @property
     def bootstrap(self) -> str:
         """``host:port`` list for plain Kafka clients (without the ``kafka://`` scheme)."""
         return ",".join(b.split("://", 1)[-1] for b in self.broker.split(";"))
+
+
+def settings_problem(error: ValidationError) -> str:
+    """One line for invalid settings, naming each variable and never echoing a value (the
+    input of a failed check can be the password)."""
+    parts = []
+    for e in error.errors(include_url=False, include_input=False):
+        name = "_".join(str(p) for p in e["loc"] if p != "__root__").upper()
+        msg = str(e["msg"]).removeprefix("Value error, ")
+        parts.append(f"CAREPATH_{name}: {msg}" if name else msg)
+    return "invalid settings: " + "; ".join(parts)
