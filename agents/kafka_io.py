@@ -1,5 +1,8 @@
 """Plain Kafka client helpers (kafka-python) for the CLI: read a topic to its end, publish,
-and wait until a consumer group has committed everything that was published."""
+and wait until a consumer group has committed everything that was published.
+
+Each helper takes where to connect as a ``host:port`` string (PLAINTEXT) or as an
+``agents.security.Connection`` (``connection(settings)``: TLS and SASL from the settings)."""
 
 from __future__ import annotations
 
@@ -11,7 +14,10 @@ from dataclasses import dataclass
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.errors import KafkaError
 
+from agents.security import Connection, client_kwargs
+
 Header = tuple[str, bytes]
+Target = str | Connection
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,8 +42,8 @@ def _partitions(consumer: KafkaConsumer, topic: str, timeout: float = 10.0) -> l
         time.sleep(0.2)
 
 
-def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap)
+def end_offsets(bootstrap: Target, topic: str) -> dict[int, int]:
+    consumer = KafkaConsumer(**client_kwargs(bootstrap))
     try:
         tps = [TopicPartition(topic, p) for p in _partitions(consumer, topic)]
         return {tp.partition: off for tp, off in consumer.end_offsets(tps).items()}
@@ -45,9 +51,9 @@ def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
         consumer.close()
 
 
-def read_topic(bootstrap: str, topic: str, timeout: float = 30.0) -> Iterator[Record]:
+def read_topic(bootstrap: Target, topic: str, timeout: float = 30.0) -> Iterator[Record]:
     """Every record of ``topic`` from the beginning up to its end offsets at call time."""
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = KafkaConsumer(**client_kwargs(bootstrap), enable_auto_commit=False)
     try:
         tps = [TopicPartition(topic, p) for p in _partitions(consumer, topic)]
         if not tps:
@@ -69,12 +75,12 @@ def read_topic(bootstrap: str, topic: str, timeout: float = 30.0) -> Iterator[Re
         consumer.close()
 
 
-def producer(bootstrap: str) -> KafkaProducer:
-    return KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
+def producer(bootstrap: Target) -> KafkaProducer:
+    return KafkaProducer(**client_kwargs(bootstrap), acks="all", linger_ms=5)
 
 
 def publish(
-    bootstrap: str, topic: str, records: Iterable[tuple[bytes | None, bytes, list[Header]]]
+    bootstrap: Target, topic: str, records: Iterable[tuple[bytes | None, bytes, list[Header]]]
 ) -> int:
     """Send every record and wait for them; raise if Kafka refused any (never drop one)."""
     items = list(records)
@@ -88,7 +94,7 @@ def publish(
 
 
 def publish_checked(
-    bootstrap: str, topic: str, records: list[tuple[bytes | None, bytes, list[Header]]]
+    bootstrap: Target, topic: str, records: list[tuple[bytes | None, bytes, list[Header]]]
 ) -> dict[int, str]:
     """Send every record and wait for them: {position: error type} of those Kafka refused
     (a record over the producer's or the topic's size limit, for instance)."""
@@ -110,10 +116,10 @@ def publish_checked(
     return refused
 
 
-def wait_committed(bootstrap: str, group: str, topic: str, timeout: float) -> None:
+def wait_committed(bootstrap: Target, group: str, topic: str, timeout: float) -> None:
     """Block until ``group`` has committed offsets ≥ the current end of every partition."""
     targets = end_offsets(bootstrap, topic)
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = KafkaAdminClient(**client_kwargs(bootstrap))
     deadline = time.monotonic() + timeout
     try:
         while True:
@@ -135,7 +141,7 @@ def wait_committed(bootstrap: str, group: str, topic: str, timeout: float) -> No
 
 
 def ensure_topics(
-    bootstrap: str,
+    bootstrap: Target,
     partitions: dict[str, int],
     timeout: float = 60.0,
     configs: dict[str, dict[str, str]] | None = None,
@@ -151,7 +157,7 @@ def ensure_topics(
     deadline = time.monotonic() + timeout
     while True:
         try:
-            admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+            admin = KafkaAdminClient(**client_kwargs(bootstrap))
             break
         except KafkaError:
             if time.monotonic() > deadline:
@@ -185,10 +191,10 @@ def ensure_topics(
         admin.close()
 
 
-def group_state(bootstrap: str, group: str) -> str | None:
+def group_state(bootstrap: Target, group: str) -> str | None:
     """The consumer group's state ("Stable", "Empty", ...) or None if unknown (also while a
     freshly started broker is still loading its group coordinator)."""
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = KafkaAdminClient(**client_kwargs(bootstrap))
     try:
         for g in admin.list_groups():
             if g.get("group_id") == group:
