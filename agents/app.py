@@ -23,6 +23,7 @@ import faust
 from agents.faust_fixes import apply_faust_fixes
 from agents.headers import source_of
 from agents.reporting import IgnoredCounts
+from agents.security import faust_kwargs
 from agents.settings import Settings
 from agents.state_store import DeadlineIndex, hour_of
 from pipeline.config import RuleConfig
@@ -62,6 +63,7 @@ def faust_settings(s: Settings) -> dict[str, Any]:
         table_standby_replicas=0,
         stream_buffer_maxsize=4096,
         topic_allow_declare=True,
+        **faust_kwargs(s),  # TLS and SASL (broker_credentials)
     )
 
 
