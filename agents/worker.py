@@ -8,6 +8,7 @@ import faust
 
 from agents import kafka_io
 from agents.app import Pipeline
+from agents.security import connection
 from agents.settings import Settings
 from pipeline.config import DEFAULT_RULES, RuleConfig, load_rules
 
@@ -48,7 +49,7 @@ def run_worker(settings: Settings, rules: RuleConfig | None = None) -> int:
     )
     wanted = {t: n for t in topics} | {settings.topic_inbound: settings.inbound_partitions}
     compacted = {t: dict(COMPACT) for t in (settings.topic_tasks, settings.topic_referrals)}
-    policies = kafka_io.ensure_topics(settings.bootstrap, wanted, configs=compacted)
+    policies = kafka_io.ensure_topics(connection(settings), wanted, configs=compacted)
     for topic, policy in policies.items():
         if policy != COMPACT["cleanup.policy"]:
             log.warning(
