@@ -23,6 +23,7 @@ from agents import headers as hdr
 from agents import kafka_io
 from agents.replay import read_lines
 from agents.reporting import dead_letter_notice
+from agents.security import Connection, connection
 from agents.settings import Settings
 from pipeline.config import RuleConfig
 from pipeline.events import Tick
@@ -55,7 +56,7 @@ def remote_replay(
     if args.ignored:
         raise ValueError("--ignored needs embedded mode (the worker logs its ignored counts)")
     s = Settings(**{**base_settings.model_dump(), "broker": args.broker})
-    bootstrap, run = s.bootstrap, uuid.uuid4().hex
+    bootstrap, run = connection(s), uuid.uuid4().hex
     limits = Limits(max_bytes=s.max_bytes, max_depth=s.max_depth)
     patients: set[bytes] = set()
     records: list[Record] = []
@@ -89,7 +90,7 @@ def remote_replay(
 
 
 def _dead_letter_refused(
-    bootstrap: str,
+    bootstrap: Connection,
     s: Settings,
     limits: Limits,
     records: list[Record],
@@ -117,7 +118,7 @@ def _dead_letter_refused(
     kafka_io.publish(bootstrap, s.topic_deadletter, letters)
 
 
-def _write_outputs(bootstrap: str, s: Settings, patients: set[bytes], out: str) -> int:
+def _write_outputs(bootstrap: Connection, s: Settings, patients: set[bytes], out: str) -> int:
     """The outputs of the run's patients: keyed by resource id on the topics (contract §1),
     each carries its patient key back (contract §5)."""
     n = 0
@@ -141,7 +142,7 @@ def _notice(rec: kafka_io.Record) -> str:
         return f"dead letter {where or rec.offset}: unreadable record"
 
 
-def _write_dead_letters(bootstrap: str, s: Settings, run: str, path: str | None) -> int:
+def _write_dead_letters(bootstrap: Connection, s: Settings, run: str, path: str | None) -> int:
     """The run's dead letters to ``path``; without one, their source and diagnostics only
     to standard error (never the raw document)."""
     n = 0
