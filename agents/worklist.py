@@ -18,6 +18,7 @@ from typing import Any
 import orjson
 
 from agents import kafka_io
+from agents.security import connection
 from agents.settings import Settings
 from agents.worklist_view import render
 from pipeline.codes import PRIORITY_RANK, TERMINAL, Business, CareTask
@@ -145,7 +146,7 @@ def _values(settings: Settings, args: argparse.Namespace) -> Latest:
     if args.file:
         with open(args.file, "rb") as f:
             return latest(ln for ln in f if ln.strip())
-    bootstrap = settings.bootstrap
+    bootstrap = connection(settings)
     found = latest(r.value for r in kafka_io.read_topic(bootstrap, settings.topic_tasks))
     if found.unknown_referrals():  # only then: the referrals topic is the larger read
         found.add(r.value for r in kafka_io.read_topic(bootstrap, settings.topic_referrals))
