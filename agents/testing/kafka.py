@@ -3,7 +3,7 @@
 
 The broker is ``CAREPATH_BROKER`` when set, else one the project's launcher starts
 (``agents.broker.broker_up``: Kafka jars from Maven Central, Java 17+; version from
-``CAREPATH_KAFKA_VERSION``) and stops at the end. Each worker gets its own topics and
+``CAREPATH_KAFKA_VERSION``) and stops at the end (:func:`broker`). Each worker gets its own topics and
 consumer group and ``CAREPATH_TICK_INTERVAL=0`` (only ``until`` moves the clocks, as in
 embedded replay); a worker reads its rules at start, so there is one per rules file, started
 when first needed. Patients live on across calls in a session, as in production: tests that
@@ -20,7 +20,8 @@ import subprocess
 import sys
 import time
 import uuid
-from contextlib import redirect_stderr
+from collections.abc import Iterator
+from contextlib import contextmanager, redirect_stderr
 from pathlib import Path
 from typing import Any
 
@@ -99,33 +100,33 @@ class KafkaWorker:
 _TOPICS = ("inbound", "events", "tasks", "referrals", "deadletter")
 
 
-class KafkaHarness:
-    """The session's broker (started on first use) and its workers, one per rules file."""
+@contextmanager
+def broker(directory: Path) -> Iterator[str]:
+    """``host:port`` of ``CAREPATH_BROKER`` when set, else of a broker the project's launcher
+    starts in ``directory`` (stopped on exit; it dies with this process if killed)."""
+    external = os.environ.get("CAREPATH_BROKER", "").strip()
+    if external:
+        yield external.split("://", 1)[-1].split(";")[0].split(",")[0]
+        return
+    from agents.broker import DEFAULT_KAFKA_VERSION, broker_down, broker_up
 
-    def __init__(self, directory: Path) -> None:
+    version = os.environ.get("CAREPATH_KAFKA_VERSION") or DEFAULT_KAFKA_VERSION
+    address = broker_up(directory, version, tie_to_caller=True)
+    try:
+        yield address
+    finally:
+        broker_down(directory)
+
+
+class KafkaHarness:
+    """The session's workers on one broker, one worker per rules file, started when first
+    needed."""
+
+    def __init__(self, directory: Path, bootstrap: str) -> None:
         self.directory = directory
-        self._bootstrap: str | None = None
-        self._own_broker: Path | None = None
+        self.bootstrap = bootstrap
         self._workers: dict[str, KafkaWorker] = {}
         self._calls = 0
-
-    @property
-    def bootstrap(self) -> str:
-        if self._bootstrap is None:
-            self._bootstrap = self._start_broker()
-        return self._bootstrap
-
-    def _start_broker(self) -> str:
-        external = os.environ.get("CAREPATH_BROKER", "").strip()
-        if external:
-            return external.split("://", 1)[-1].split(";")[0].split(",")[0]
-        from agents.broker import DEFAULT_KAFKA_VERSION, broker_up
-
-        directory = self.directory / "broker"
-        version = os.environ.get("CAREPATH_KAFKA_VERSION") or DEFAULT_KAFKA_VERSION
-        address = broker_up(directory, version, tie_to_caller=True)
-        self._own_broker = directory
-        return address
 
     def worker(self, rules: Path | None) -> KafkaWorker:
         key = str(rules.resolve()) if rules else ""
@@ -183,7 +184,3 @@ class KafkaHarness:
     def close(self) -> None:
         for w in self._workers.values():
             w.stop()
-        if self._own_broker is not None:
-            from agents.broker import broker_down
-
-            broker_down(self._own_broker)

@@ -136,13 +136,24 @@ def carepath_replay() -> Replay:
 
 
 @pytest.fixture(scope="session")
+def carepath_kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``host:port`` of the broker ``carepath_kafka`` uses: ``CAREPATH_BROKER`` when set, else
+    one started by carepath's launcher for the session. Override this fixture to share a
+    broker the suite already has."""
+    from agents.testing.kafka import broker
+
+    with broker(tmp_path_factory.mktemp("carepath-broker")) as address:
+        yield address
+
+
+@pytest.fixture(scope="session")
 def carepath_kafka_harness(
-    tmp_path_factory: pytest.TempPathFactory,
+    carepath_kafka_broker: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[KafkaHarness]:
-    """The session's broker and workers, started on first use and stopped at the end."""
+    """The session's ``carepath worker`` processes (one per rules file), stopped at the end."""
     from agents.testing.kafka import KafkaHarness
 
-    harness = KafkaHarness(tmp_path_factory.mktemp("carepath-kafka"))
+    harness = KafkaHarness(tmp_path_factory.mktemp("carepath-kafka"), carepath_kafka_broker)
     try:
         yield harness
     finally:
