@@ -10,10 +10,22 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from agents.settings import Settings
+from pydantic import ValidationError
+
+from agents.security import ConnectionProblem, check_connection
+from agents.settings import Settings, settings_problem
 from pipeline.config import DEFAULT_RULES, RuleConfig, RulesFileError, load_rules
 
 Handler = Callable[[argparse.Namespace], int]
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("carepath")
+    except PackageNotFoundError:
+        return "(not installed)"
 
 
 def _rules(path: str | None) -> RuleConfig:
@@ -46,6 +58,8 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     if args.broker:
         from agents.remote import remote_replay
 
+        check_connection(settings.model_copy(update={"broker": args.broker}))
+
         return remote_replay(args, settings, until, rules)
     sinks = Sinks(args.out, args.dead_letter, args.ignored)
     engine = replay(args.events, sinks, until, rules, limits, settings.base_url, source)
@@ -63,6 +77,7 @@ def _cmd_worker(args: argparse.Namespace) -> int:
     notice = timezone_notice(rules)
     if notice:
         print(f"worker: {notice}", file=sys.stderr)
+    check_connection(settings)
     return run_worker(settings, rules)
 
 
@@ -72,13 +87,15 @@ def _cmd_broker(args: argparse.Namespace) -> int:
     from agents import broker
 
     external = os.environ.get("CAREPATH_BROKER", "").strip()
-    if external:  # every command uses the existing broker instead of starting one
+    if external and not args.dir:  # every command uses the existing broker, not one of ours
         address = external.split("://", 1)[-1]
         if args.action == "down":
             print(f"CAREPATH_BROKER={external} is not ours to stop", file=sys.stderr)
             return 0
-        if not broker.answers(address):
-            print(f"CAREPATH_BROKER={external} does not answer", file=sys.stderr)
+        try:
+            check_connection(Settings())
+        except ConnectionProblem as e:
+            print(f"CAREPATH_BROKER={external}: {e}", file=sys.stderr)
             return 1
         print(f"using CAREPATH_BROKER={external}", file=sys.stderr)
         print(address)
@@ -88,13 +105,18 @@ def _cmd_broker(args: argparse.Namespace) -> int:
         argv += ["--version", args.version]
     if args.dir:
         argv += ["--dir", args.dir]
+    if args.secure:
+        argv.append("--secure")
     return int(broker.main(argv) or 0)
 
 
 def _cmd_tasks(args: argparse.Namespace) -> int:
     from agents.worklist import print_worklist
 
-    return print_worklist(Settings(**({"broker": args.broker} if args.broker else {})), args)
+    settings = Settings(**({"broker": args.broker} if args.broker else {}))
+    if not args.file:
+        check_connection(settings)
+    return print_worklist(settings, args)
 
 
 def _cmd_rules(args: argparse.Namespace) -> int:
@@ -147,11 +169,14 @@ def _cmd_asyncapi(args: argparse.Namespace) -> int:
 def _cmd_bench(args: argparse.Namespace) -> int:
     from agents.bench import run_bench
 
+    if args.broker and not args.skip_kafka:
+        check_connection(Settings(broker=args.broker))
     return run_bench(args)
 
 
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="carepath", description=__doc__.splitlines()[0])
+    ap.add_argument("--version", action="version", version=f"carepath {_version()}")
     sub = ap.add_subparsers(dest="command", required=True)
 
     rp = sub.add_parser("replay", help="replay NDJSON event files (embedded, or via a broker)")
@@ -184,6 +209,11 @@ def build_parser() -> argparse.ArgumentParser:
     bp.add_argument("action", choices=["up", "down", "status"])
     bp.add_argument("--version", help="Kafka version")
     bp.add_argument("--dir", help="broker directory")
+    bp.add_argument(
+        "--secure",
+        action="store_true",
+        help="up: SASL_SSL (SCRAM-SHA-512) for clients; writes DIR/client.env",
+    )
     bp.set_defaults(func=_cmd_broker)
 
     tp = sub.add_parser("tasks", help="print the open worklist from care.tasks")
@@ -223,6 +253,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args))
     except RulesFileError as e:
         print(f"carepath: {e}", file=sys.stderr)
+        return 2
+    except ValidationError as e:  # a ValueError too; never echo a value (it may be a secret)
+        print(f"carepath {args.command}: {settings_problem(e)}", file=sys.stderr)
+        return 2
+    except ConnectionProblem as e:  # unreachable, TLS refused, authentication failed
+        print(f"carepath {args.command}: {e}", file=sys.stderr)
         return 2
     except (FileNotFoundError, ValueError) as e:
         print(f"carepath {args.command}: {e}", file=sys.stderr)
