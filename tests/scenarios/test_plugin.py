@@ -249,7 +249,16 @@ def test_plugin_loads_once_by_its_entry_point(pytester: pytest.Pytester) -> None
     """In a subprocess, as an installed integrator's pytest: the entry point loads it (and a
     conftest that also names it is refused by pytest, which tests/conftest.py avoids)."""
     pytester.makepyfile(test_x="def test_x(carepath_replay): pass")
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result = pytester.runpytest_subprocess("--trace-config", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
-    plugins = pytester.runpytest_subprocess("--trace-config", "-p", "no:cacheprovider")
-    plugins.stdout.fnmatch_lines(["*carepath*agents/testing/plugin.py*"])
+    result.stdout.fnmatch_lines(["*carepath*agents/testing/plugin.py*"])
+
+
+def test_the_readme_example_passes(pytester: pytest.Pytester) -> None:
+    """README "For integrators": the ``test_feed.py`` shown there, as written."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    block = next(b for b in readme.split("```python\n")[1:] if b.startswith("# test_feed.py"))
+    source = block.split("```", 1)[0]
+    pytester.makepyfile(test_feed=source)
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=source.count("\ndef test_"))
