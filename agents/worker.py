@@ -39,6 +39,7 @@ class QuietWorker(faust.Worker):
 
 
 def run_worker(settings: Settings, rules: RuleConfig | None = None) -> int:
+    settings.datadir.mkdir(parents=True, exist_ok=True)  # Faust makes only the last level
     pipeline = build(settings, rules)
     n = settings.partitions
     topics = (
