@@ -8,7 +8,9 @@ JVM runs detached from the caller, and everything it needs lives in one *broker 
 - ``broker.json``: version, ports and cluster id (kept so a stopped broker can come back on
   the same ports with the same data);
 - ``broker.pid``, ``bootstrap.txt``: the JVM's pid and ``localhost:PORT`` while it runs;
-- ``broker.log``: the JVM's stdout and stderr (Kafka's own log).
+- ``broker.log``: the JVM's stdout and stderr (Kafka's own log);
+- with ``--secure`` (:mod:`agents.broker_secure`): ``tls/`` (CA and broker certificate made at
+  start) and ``client.env`` (the ``CAREPATH_*`` settings of the SASL_SSL client user).
 
 Command line: ``python -m agents.broker up|down|status|stop-keep|start|restart``.
 """
@@ -234,8 +236,24 @@ def _cluster_id() -> str:
             return text
 
 
-def server_properties(version: str, port: int, controller_port: int, log_dirs: Path) -> str:
-    """``server.properties`` for a single combined node listening on loopback only."""
+def server_properties(
+    version: str,
+    port: int,
+    controller_port: int,
+    log_dirs: Path,
+    listeners: dict[str, str] | None = None,
+) -> str:
+    """``server.properties`` for a single combined node listening on loopback only.
+
+    ``listeners``: the client and inter-broker listeners and their security settings
+    (:func:`agents.broker_secure.listener_properties`); default one PLAINTEXT listener."""
+    plain = {
+        "listeners": f"PLAINTEXT://localhost:{port}",
+        "advertised": f"PLAINTEXT://localhost:{port}",
+        "inter_broker": "PLAINTEXT",
+        "protocol_map": "PLAINTEXT:PLAINTEXT",
+        "security": "",
+    }
     if _major(version) >= 4:
         # Dynamic quorum (KIP-853), the 4.x default; storage is formatted with --standalone.
         quorum = f"controller.quorum.bootstrap.servers=localhost:{controller_port}"
@@ -256,6 +274,7 @@ def server_properties(version: str, port: int, controller_port: int, log_dirs: P
         quorum=quorum,
         advertised_controller=advertised_controller,
         extra=extra,
+        **(listeners or plain),
     )
 
 
@@ -296,13 +315,27 @@ def _address(state: dict[str, Any]) -> str:
     return f"localhost:{state['port']}"
 
 
-def _prepare(directory: Path, version: str) -> dict[str, Any]:
+def _probe_address(state: dict[str, Any]) -> str:
+    """Where the launcher asks whether the broker answers: the client listener, or for a
+    secure broker its PLAINTEXT inter-broker listener on loopback."""
+    if state.get("secure"):
+        return f"127.0.0.1:{state['internal_port']}"
+    return _address(state)
+
+
+def _free_ports(n: int) -> list[int]:
+    ports: list[int] = []
+    while len(ports) < n:
+        port = _free_port()
+        if port not in ports:
+            ports.append(port)
+    return ports
+
+
+def _prepare(directory: Path, version: str, secure: bool = False) -> dict[str, Any]:
     """Fetch jars, pick ports, write config and format the storage of a fresh broker dir."""
     lib = fetch_jars(version, jar_cache_dir())
-    port = _free_port()
-    controller_port = _free_port()
-    while controller_port == port:
-        controller_port = _free_port()
+    port, controller_port, internal_port = _free_ports(3)
     state: dict[str, Any] = {
         "version": version,
         "port": port,
@@ -312,23 +345,36 @@ def _prepare(directory: Path, version: str) -> dict[str, Any]:
     }
     data = directory / DATA_DIR
     data.mkdir(parents=True)
-    props = server_properties(version, port, controller_port, data)
+    listeners, scram = None, []
+    if secure:
+        from agents import broker_secure
+
+        state |= {"secure": True, "internal_port": internal_port}
+        tls = broker_secure.write_tls(directory)
+        listeners = broker_secure.listener_properties(port, internal_port, tls)
+        creds = broker_secure.new_credentials()
+        scram = broker_secure.scram_format_args(creds)
+    props = server_properties(version, port, controller_port, data, listeners)
     (directory / PROPS_FILE).write_text(props, encoding="utf-8")
     log4j = _log4j_file(version)
     (directory / log4j).write_text(_data_text(log4j), encoding="utf-8")
-    _format_storage(directory, state)
+    _format_storage(directory, state, scram)
+    if secure:
+        broker_secure.write_client_env(directory, _address(state), creds)
     (directory / STATE_FILE).write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")
     return state
 
 
-def _format_storage(directory: Path, state: dict[str, Any]) -> None:
-    args = ["format", "-t", state["cluster_id"], "-c", str(directory / PROPS_FILE)]
+def _format_storage(directory: Path, state: dict[str, Any], extra: Sequence[str] = ()) -> None:
+    args = ["format", "-t", state["cluster_id"], "-c", str(directory / PROPS_FILE), *extra]
     if _major(state["version"]) >= 4:
         args.append("--standalone")
     cmd = _java_cmd(directory, state, "kafka.tools.StorageTool", *args)
     result = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=directory)
     if result.returncode != 0:
         output = (result.stdout + result.stderr).strip()[-4000:]
+        for secret in extra:  # --add-scram carries the client's password
+            output = output.replace(secret, "--add-scram ...")
         raise BrokerError(
             f"kafka.tools.StorageTool format failed (exit {result.returncode}):\n{output}"
         )
@@ -337,7 +383,9 @@ def _format_storage(directory: Path, state: dict[str, Any]) -> None:
 def _wipe(directory: Path) -> None:
     shutil.rmtree(directory / DATA_DIR, ignore_errors=True)
     shutil.rmtree(directory / "logs", ignore_errors=True)
+    shutil.rmtree(directory / "tls", ignore_errors=True)
     names = (PROPS_FILE, STATE_FILE, PID_FILE, ADDR_FILE, "log4j.properties", "log4j2.properties")
+    names += ("client.env",)
     for name in names:
         (directory / name).unlink(missing_ok=True)
 
@@ -476,7 +524,8 @@ def _log_tail(directory: Path, lines: int = 25) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
-def _wait_ready(directory: Path, pid: int, address: str, timeout: float) -> None:
+def _wait_ready(directory: Path, pid: int, state: dict[str, Any], timeout: float) -> None:
+    address, probe = _address(state), _probe_address(state)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if not _alive(pid):
@@ -485,7 +534,7 @@ def _wait_ready(directory: Path, pid: int, address: str, timeout: float) -> None
                 f"Kafka broker exited during startup; see {directory / LOG_FILE}:\n"
                 f"{_log_tail(directory)}"
             )
-        if answers(address, timeout=min(5.0, max(deadline - time.monotonic(), 0.5))):
+        if answers(probe, timeout=min(5.0, max(deadline - time.monotonic(), 0.5))):
             (directory / ADDR_FILE).write_text(f"{address}\n", encoding="utf-8")
             return
         time.sleep(0.25)
@@ -495,18 +544,26 @@ def _wait_ready(directory: Path, pid: int, address: str, timeout: float) -> None
     )
 
 
+def _ports(state: dict[str, Any]) -> list[int]:
+    return [
+        state["port"],
+        state["controller_port"],
+        *([state["internal_port"]] * bool(state.get("secure"))),
+    ]
+
+
 def _start(
     directory: Path, state: dict[str, Any], timeout: float, tie_to_caller: bool = False
 ) -> str:
     address = _address(state)
-    busy = [p for p in (state["port"], state["controller_port"]) if not _port_free(p)]
+    busy = [p for p in _ports(state) if not _port_free(p)]
     if busy:
         raise BrokerError(
             f"port(s) {busy} of the broker in {directory} are used by another program"
         )
     pid = _spawn(directory, state, tie_to_caller)
     try:
-        _wait_ready(directory, pid, address, timeout)
+        _wait_ready(directory, pid, state, timeout)
     except BrokerError:
         if _alive(pid):
             _terminate(pid, grace=5.0)
@@ -526,7 +583,7 @@ def broker_status(directory: Path) -> str | None:
     if state is None or _running_pid(directory) is None:
         return None
     address = _address(state)
-    return address if answers(address) else None
+    return address if answers(_probe_address(state)) else None
 
 
 def broker_up(
@@ -534,8 +591,12 @@ def broker_up(
     version: str = DEFAULT_KAFKA_VERSION,
     timeout: float = START_TIMEOUT_S,
     tie_to_caller: bool = False,
+    secure: bool = False,
 ) -> str:
     """Start (or find) the broker of ``directory``; return its ``localhost:PORT`` once it answers.
+
+    ``secure``: clients get a SASL_SSL listener (SCRAM-SHA-512) and ``directory/client.env``
+    (:mod:`agents.broker_secure`).
 
     A broker already running from this dir is reused. A stopped one of the same version whose
     ports are still free comes back with its data (see :func:`broker_stop_keep`); anything else
@@ -550,11 +611,16 @@ def broker_up(
         state = _read_state(directory)
         pid = _running_pid(directory)
         if pid is not None and state is not None:
+            if bool(state.get("secure")) != secure:
+                kind = "secure" if state.get("secure") else "plaintext"
+                raise BrokerError(
+                    f"a {kind} broker already runs in {directory}; stop it first "
+                    f"(carepath broker down --dir {directory}) or use another --dir"
+                )
             if state["version"] != version:
                 _log(f"a Kafka {state['version']} broker already runs in {directory}; reusing it")
-            address = _address(state)
-            _wait_ready(directory, pid, address, timeout)
-            return address
+            _wait_ready(directory, pid, state, timeout)
+            return _address(state)
         if pid is not None:  # running but no state: cannot know its port, so stop it
             _terminate(pid, STOP_GRACE_S)
         reusable = (
@@ -562,8 +628,9 @@ def broker_up(
             and state.get("version") == version
             and (directory / DATA_DIR / "meta.properties").exists()
             and (Path(state["lib"]).parent / _COMPLETE_MARKER).exists()
-            and _port_free(state["port"])
-            and _port_free(state["controller_port"])
+            and bool(state.get("secure")) == secure
+            and (not secure or (directory / "client.env").exists())
+            and all(_port_free(p) for p in _ports(state))
         )
         if state is not None and reusable:
             return _start(directory, state, timeout, tie_to_caller)
@@ -571,7 +638,7 @@ def broker_up(
             _log(f"discarding the stopped broker's data in {directory}")
         _wipe(directory)
         (directory / LOG_FILE).unlink(missing_ok=True)
-        return _start(directory, _prepare(directory, version), timeout, tie_to_caller)
+        return _start(directory, _prepare(directory, version, secure), timeout, tie_to_caller)
 
 
 def broker_start_existing(
@@ -585,7 +652,7 @@ def broker_start_existing(
             raise BrokerError(f"no broker was set up in {directory}; use broker_up")
         pid = _running_pid(directory)
         if pid is not None:
-            _wait_ready(directory, pid, _address(state), timeout)
+            _wait_ready(directory, pid, state, timeout)
             return _address(state)
         return _start(directory, state, timeout, tie_to_caller)
 
@@ -642,6 +709,12 @@ def _parser() -> argparse.ArgumentParser:
         help=f"Kafka version for up/fetch (default {DEFAULT_KAFKA_VERSION})",
     )
     parser.add_argument("--dir", type=Path, default=None, help="broker dir")
+    parser.add_argument(
+        "--secure",
+        action="store_true",
+        help="up: a SASL_SSL (SCRAM-SHA-512) listener for clients, a CA and broker certificate "
+        "made at start, a client user, and DIR/client.env with the client's CAREPATH_* settings",
+    )
     return parser
 
 
@@ -650,7 +723,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     directory: Path = args.dir or default_broker_dir()
     try:
         if args.command == "up":
-            print(broker_up(directory, args.version))
+            address = broker_up(directory, args.version, secure=args.secure)
+            if args.secure:
+                env = directory.expanduser().resolve() / "client.env"
+                _log(f"client settings in {env} (set -a; . {env}; set +a)")
+            print(address)
         elif args.command == "start":
             print(broker_start_existing(directory))
         elif args.command == "restart":
