@@ -1,9 +1,9 @@
 """The Kafka path for tests: a real broker, ``carepath worker`` subprocesses, and
 ``carepath replay --broker`` (contract §9) returning a :class:`ReplayResult`.
 
-The broker is ``CAREPATH_BROKER`` when set, else one the project's launcher starts
-(``agents.broker.broker_up``: Kafka jars from Maven Central, Java 17+; version from
-``CAREPATH_KAFKA_VERSION``) and stops at the end (:func:`broker`). Each worker gets its own topics and
+The broker (:func:`broker`) is ``CAREPATH_BROKER`` when set, else one the project's launcher
+starts (``agents.broker.broker_up``: Kafka jars from Maven Central, Java 17+; version from
+``CAREPATH_KAFKA_VERSION``) and stops at the end. Each worker gets its own topics and
 consumer group and ``CAREPATH_TICK_INTERVAL=0`` (only ``until`` moves the clocks, as in
 embedded replay); a worker reads its rules at start, so there is one per rules file, started
 when first needed. Patients live on across calls in a session, as in production: tests that
