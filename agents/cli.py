@@ -1,4 +1,5 @@
-"""The ``carepath`` command: replay, check, worker, broker, tasks, rules, asyncapi, bench.
+"""The ``carepath`` command: replay, check, worker, broker, tasks, rules, asyncapi, bench,
+web, users, tokens.
 
 Thin wiring only: parse arguments, build settings and rules once, call the module that
 does the work. Exit status 0 on success, 2 on a usage or configuration error.
@@ -241,6 +242,10 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--out", default="docs", help="where to write the plot")
     bench.add_argument("--skip-kafka", action="store_true", help="embedded figures only")
     bench.set_defaults(func=_cmd_bench)
+
+    from agents.web.cli import add_commands
+
+    add_commands(sub)  # web, users, tokens
     return ap
 
 
