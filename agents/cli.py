@@ -59,8 +59,6 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     if args.broker:
         from agents.remote import remote_replay
 
-        check_connection(settings.model_copy(update={"broker": args.broker}))
-
         return remote_replay(args, settings, until, rules)
     sinks = Sinks(args.out, args.dead_letter, args.ignored)
     engine = replay(args.events, sinks, until, rules, limits, settings.base_url, source)
