@@ -1,13 +1,17 @@
 """``carepath replay --broker``: the same replay through a running worker (contract §9).
 
 Publishes every input line to ``care.inbound`` with headers ``carepath-run`` (a run id),
-``carepath-origin`` (file:line) and, with ``--source``, ``carepath-source`` (the channel
-source the worker keys patients by, contract §2); waits until the worker's consumer group
-has committed everything, sends the ``--until`` tick to every partition of
-``care.events``, waits again, then writes the Tasks/ServiceRequests of the patients in its
-input and the dead letters of its own documents. The worker should run with
-``CAREPATH_TICK_INTERVAL=0`` so that only this tick moves the clocks, as in embedded
-replay, and with the same rules file (patient keys and dates depend on it).
+``carepath-origin`` (file:line), with ``--source`` ``carepath-source`` (the channel
+source the worker keys patients by, contract §2) and with ``--until``
+``carepath-reference`` (the reference time of the plausibility checks, as embedded replay
+takes ``--until``); waits until the worker's consumer group has committed everything,
+sends the ``--until`` tick to each patient of its input only (a tick keyed by the patient
+key, on that patient's partition of ``care.events``: other patients on a shared broker
+keep their clocks, issue 11), waits again, then writes the Tasks/ServiceRequests of the
+patients in its input and the dead letters of its own documents. As in embedded replay,
+where ``--until`` moves every patient of the run, the worker should run with
+``CAREPATH_TICK_INTERVAL=0`` so that only this tick moves the clocks, and with the same
+rules file (patient keys and dates depend on it).
 """
 
 from __future__ import annotations
@@ -41,11 +45,17 @@ Record = tuple[bytes | None, bytes, list[tuple[str, bytes]]]
 
 
 def _first_patient(
-    raw: bytes, limits: Limits, base: str, rules: RuleConfig, source: str | None
+    raw: bytes,
+    limits: Limits,
+    base: str,
+    rules: RuleConfig,
+    source: str | None,
+    reference: datetime,
 ) -> tuple[bytes | None, set[bytes]]:
     """The message key (first patient of the document, so a patient's documents share a
-    partition and keep their order) and every patient the document concerns."""
-    events = ingest(raw, limits, base, rules=rules, source=source).events
+    partition and keep their order) and every patient the document concerns, read as the
+    worker reads it (the same reference time)."""
+    events = ingest(raw, limits, base, rules=rules, source=source, reference=reference).events
     keys = [e.patient.encode() for e in events]
     return (keys[0] if keys else None), set(keys)
 
@@ -60,10 +70,16 @@ def remote_replay(
     limits = Limits(max_bytes=s.max_bytes, max_depth=s.max_depth)
     patients: set[bytes] = set()
     records: list[Record] = []
+    # the reference time of the plausibility checks: --until, as in embedded replay (the
+    # worker takes it from the header), else the worker's wall clock
+    reference = until if until is not None else datetime.now(UTC)
     for path, n, raw in read_lines(args.events):
-        key, concerned = _first_patient(raw, limits, s.base_url, rules, args.source)
+        key, concerned = _first_patient(raw, limits, s.base_url, rules, args.source, reference)
         patients |= concerned
-        records.append((key, raw, hdr.run_headers(run, path, n, args.source)))
+        headers = hdr.run_headers(run, path, n, args.source)
+        if until is not None:
+            headers.append((hdr.REFERENCE, until.isoformat().encode()))
+        records.append((key, raw, headers))
     refused = kafka_io.publish_checked(bootstrap, s.topic_inbound, records)
     if refused:
         _dead_letter_refused(bootstrap, s, limits, records, refused, rules)
@@ -71,13 +87,7 @@ def remote_replay(
     kafka_io.wait_committed(bootstrap, s.app_id, s.topic_inbound, args.timeout)
     kafka_io.wait_committed(bootstrap, s.app_id, s.topic_events, args.timeout)
     if until is not None:
-        tick = encode_event(Tick(time=until))
-        parts = kafka_io.end_offsets(bootstrap, s.topic_events)
-        prod = kafka_io.producer(bootstrap)
-        for p in parts:
-            prod.send(s.topic_events, value=tick, partition=p)
-        prod.flush()
-        prod.close()
+        _tick_patients(bootstrap, s.topic_events, patients, until)
         kafka_io.wait_committed(bootstrap, s.app_id, s.topic_events, args.timeout)
     n_out = _write_outputs(bootstrap, s, patients, args.out)
     n_dlq = _write_dead_letters(bootstrap, s, run, args.dead_letter)
@@ -87,6 +97,23 @@ def remote_replay(
         file=sys.stderr,
     )
     return 0
+
+
+def _tick_patients(
+    bootstrap: Connection, topic: str, patients: set[bytes], until: datetime
+) -> None:
+    """The ``--until`` tick to each patient of the run only (issue 11: a run on a shared
+    broker moves no one else's clock): keyed by the patient key, on the partition the
+    worker's producer puts that patient's events on, after all of them."""
+    tick = encode_event(Tick(time=until))
+    parts = sorted(kafka_io.end_offsets(bootstrap, topic))
+    prod = kafka_io.producer(bootstrap)
+    try:
+        for key in sorted(patients):
+            prod.send(topic, key=key, value=tick, partition=kafka_io.partition_of(key, parts))
+        prod.flush()
+    finally:
+        prod.close()
 
 
 def _dead_letter_refused(
