@@ -62,7 +62,7 @@ def ingest(
         env = env_of(rules, base)
         _document_into(out, doc, data, Ctx(env, env.frame_at(reference)), source or None)
     except DocumentProblem as p:
-        out.errors.append(InvalidInput(p.message, None, data, p.code))
+        out.errors.append(InvalidInput(p.message, p.expression, data, p.code))
     except Exception as e:  # a bug here must not stop the stream (DESIGN.md convention 8)
         # the type only: an exception message may quote clinical values
         message = f"internal error while reading the document: {type(e).__name__}"

@@ -7,6 +7,8 @@ members of a container nested ``k`` deep sit at indent ``2k``, so a line indente
 container (``{}``/``[]``, printed inline) on a line indented ``2 * max_depth``.
 Small documents (≤ 2 KB) first try a cheaper bound: nesting never exceeds the number of
 ``{``/``[`` bytes (0.35 µs for a 350-byte resource; the indented check costs 1.2 µs).
+Then duplicate keys (:mod:`schemas.inbound.dupkeys`), from the same serialization (a
+compact one for the small documents the bracket bound cleared).
 Measured on the 17 KB Da Vinci message Bundle: 11 µs, against 23 µs for ``orjson.loads``;
 rejected there: the bracket count (13 µs, and useless at 181 brackets), a bytes scan
 that skips strings (160 µs), a Python walk of the parsed value (38 µs).
@@ -20,17 +22,22 @@ from typing import Any
 
 import orjson
 
+from schemas.inbound.dupkeys import may_repeat_keys, repeated_key
+from schemas.inbound.problem import show
+
 _BOM = b"\xef\xbb\xbf"
 _COUNT_BELOW = 2048  # larger documents nearly always have more brackets than the limit
 
 
 class DocumentProblem(Exception):
-    """The document as a whole is unusable (no location inside it)."""
+    """The document as a whole is unusable; ``expression`` locates the problem when it
+    lies inside (a repeated key), else ``None``."""
 
-    def __init__(self, message: str, code: str) -> None:
+    def __init__(self, message: str, code: str, expression: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.code = code
+        self.expression = expression
 
 
 def parse_document(raw: bytes, max_bytes: int, max_depth: int) -> object:
@@ -44,9 +51,31 @@ def parse_document(raw: bytes, max_bytes: int, max_depth: int) -> object:
         doc = orjson.loads(raw)
     except orjson.JSONDecodeError as e:
         raise _not_json(raw, e, max_depth) from None
-    if too_deep(doc, raw, max_depth):
+    shallow = len(raw) <= _COUNT_BELOW and raw.count(b"{") + raw.count(b"[") <= max_depth
+    text = _dumped(doc, indented=not shallow)
+    if not shallow and _deeper(doc, text, max_depth):
         raise DocumentProblem(f"JSON nested deeper than {max_depth} levels", "too-costly")
+    if may_repeat_keys(raw, text):
+        _check_keys(raw)
     return doc
+
+
+def _dumped(doc: object, indented: bool) -> bytes | None:
+    try:
+        if indented:
+            return b"\n" + orjson.dumps(doc, option=orjson.OPT_INDENT_2)
+        return orjson.dumps(doc)
+    except orjson.JSONEncodeError:  # orjson writes at most ~255 levels and 64-bit integers
+        return None
+
+
+def _check_keys(raw: bytes) -> None:
+    found = repeated_key(raw)
+    if found is None:
+        return
+    where, key = found
+    why = "JSON keys must be unique: readers disagree on which value counts"
+    raise DocumentProblem(f"{where}: duplicate JSON key {show(key)} ({why})", "structure", where)
 
 
 def _not_json(raw: bytes, error: orjson.JSONDecodeError, max_depth: int) -> DocumentProblem:
@@ -63,9 +92,12 @@ def too_deep(doc: object, raw: bytes, max_depth: int) -> bool:
     """Whether the parsed ``doc`` (from ``raw``) nests containers more than ``max_depth``."""
     if len(raw) <= _COUNT_BELOW and raw.count(b"{") + raw.count(b"[") <= max_depth:
         return False  # nesting never exceeds the number of brackets
-    try:
-        text = b"\n" + orjson.dumps(doc, option=orjson.OPT_INDENT_2)
-    except orjson.JSONEncodeError:  # orjson serializes at most ~255 levels
+    return _deeper(doc, _dumped(doc, indented=True), max_depth)
+
+
+def _deeper(doc: object, text: bytes | None, max_depth: int) -> bool:
+    """``too_deep`` from ``text``, the indented serialization of ``doc`` (``None``: walk)."""
+    if text is None:
         return _deeper_than(doc, max_depth)
     if b"\n" + b"  " * (max_depth + 1) in text:
         return True
