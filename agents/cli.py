@@ -76,7 +76,6 @@ def _cmd_worker(args: argparse.Namespace) -> int:
     notice = timezone_notice(rules)
     if notice:
         print(f"worker: {notice}", file=sys.stderr)
-    check_connection(settings)
     return run_worker(settings, rules)
 
 
