@@ -8,7 +8,7 @@ import faust
 
 from agents import kafka_io
 from agents.app import Pipeline
-from agents.security import connection
+from agents.security import check_connection, connection
 from agents.settings import Settings
 from pipeline.config import DEFAULT_RULES, RuleConfig, load_rules
 
@@ -40,6 +40,7 @@ class QuietWorker(faust.Worker):
 
 def run_worker(settings: Settings, rules: RuleConfig | None = None) -> int:
     settings.datadir.mkdir(parents=True, exist_ok=True)  # Faust makes only the last level
+    check_connection(settings)  # one line and exit 2 when unreachable or refused (cli.main)
     pipeline = build(settings, rules)
     n = settings.partitions
     topics = (
