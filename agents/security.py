@@ -125,18 +125,20 @@ def client_env(s: Settings) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class Connection:
-    """Where a plain (kafka-python) client connects and how: what ``agents.kafka_io``
-    takes in place of a bare ``host:port`` string."""
+    """Where a client connects and how: what ``agents.kafka_io`` (and the bench) take in
+    place of a bare ``host:port`` string, which stays PLAINTEXT."""
 
     bootstrap: str
-    kwargs: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    kwargs: Mapping[str, Any] = field(default_factory=dict, repr=False)  # kafka-python
+    aio: Mapping[str, Any] = field(default_factory=dict, repr=False)  # aiokafka
+    env: Mapping[str, str] = field(default_factory=dict, repr=False)  # for child processes
 
     def __str__(self) -> str:
         return self.bootstrap
 
 
 def connection(s: Settings) -> Connection:
-    return Connection(s.bootstrap, kafka_python_kwargs(s))
+    return Connection(s.bootstrap, kafka_python_kwargs(s), aiokafka_kwargs(s), client_env(s))
 
 
 def client_kwargs(target: str | Connection) -> dict[str, Any]:
@@ -144,6 +146,18 @@ def client_kwargs(target: str | Connection) -> dict[str, Any]:
     if isinstance(target, Connection):
         return {"bootstrap_servers": target.bootstrap, **target.kwargs}
     return {"bootstrap_servers": target}
+
+
+def aio_client_kwargs(target: str | Connection) -> dict[str, Any]:
+    """``bootstrap_servers`` and the security keywords of an aiokafka client."""
+    if isinstance(target, Connection):
+        return {"bootstrap_servers": target.bootstrap, **target.aio}
+    return {"bootstrap_servers": target}
+
+
+def child_env(target: str | Connection) -> dict[str, str]:
+    """The ``CAREPATH_*`` security variables a child process needs to reach ``target``."""
+    return dict(target.env) if isinstance(target, Connection) else {}
 
 
 # -- failing clearly ------------------------------------------------------------------------
