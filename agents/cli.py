@@ -85,8 +85,9 @@ def _cmd_broker(args: argparse.Namespace) -> int:
     from agents import broker
 
     external = os.environ.get("CAREPATH_BROKER", "").strip()
-    if external and not args.dir:  # every command uses the existing broker, not one of ours
-        address = external.split("://", 1)[-1]
+    address = external.split("://", 1)[-1]
+    ours = bool(external) and broker.broker_status(broker.default_broker_dir()) == address
+    if external and not args.dir and not ours:  # use the existing broker, not one of ours
         if args.action == "down":
             print(f"CAREPATH_BROKER={external} is not ours to stop", file=sys.stderr)
             return 0
