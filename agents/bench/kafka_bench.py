@@ -37,12 +37,15 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import orjson
 
 from agents.bench import templates as T
 from agents.bench.faust_skeleton import MID_PARTITIONS
+from agents.security import Connection, aio_client_kwargs, child_env, client_kwargs
+
+Target: TypeAlias = str | Connection  # host:port (PLAINTEXT) or a secure connection
 
 Progress = Callable[[str], None]
 PARTITIONS = 4  # care.events and the output topics
@@ -131,12 +134,12 @@ class KafkaResult:
 
 
 # -- admin helpers (kafka-python) ---------------------------------------------------------
-def create_topics(bootstrap: str, topics: dict[str, tuple[int, dict[str, str]]]) -> None:
+def create_topics(bootstrap: Target, topics: dict[str, tuple[int, dict[str, str]]]) -> None:
     """Create ``{name: (partitions, config)}`` and wait until every partition has a leader."""
     from kafka import KafkaAdminClient
     from kafka.admin import NewTopic
 
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = KafkaAdminClient(**client_kwargs(bootstrap))
     try:
         admin.create_topics(
             [NewTopic(t, n, 1, topic_configs=cfg) for t, (n, cfg) in topics.items()]
@@ -156,11 +159,11 @@ def create_topics(bootstrap: str, topics: dict[str, tuple[int, dict[str, str]]])
         admin.close()
 
 
-def delete_topics(bootstrap: str, prefix: str) -> None:
+def delete_topics(bootstrap: Target, prefix: str) -> None:
     from kafka import KafkaAdminClient
 
     with contextlib.suppress(Exception):
-        admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+        admin = KafkaAdminClient(**client_kwargs(bootstrap))
         try:
             mine = [t for t in admin.list_topics() if t.startswith(prefix)]
             if mine:
@@ -172,12 +175,12 @@ def delete_topics(bootstrap: str, prefix: str) -> None:
 class Offsets:
     """End offsets and a group's committed offsets, polled quickly."""
 
-    def __init__(self, bootstrap: str) -> None:
+    def __init__(self, bootstrap: Target) -> None:
         from kafka import KafkaAdminClient, KafkaConsumer
 
         # never auto-create a topic by asking about it (the broker would give it one partition)
-        self.consumer = KafkaConsumer(bootstrap_servers=bootstrap, allow_auto_create_topics=False)
-        self.admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+        self.consumer = KafkaConsumer(**client_kwargs(bootstrap), allow_auto_create_topics=False)
+        self.admin = KafkaAdminClient(**client_kwargs(bootstrap))
 
     def close(self) -> None:
         self.consumer.close()
@@ -221,11 +224,11 @@ class Offsets:
 
 
 # -- producing -----------------------------------------------------------------------------
-async def _publish(bootstrap: str, topic: str, docs: Iterable[bytes], rate: float | None) -> int:
+async def _publish(bootstrap: Target, topic: str, docs: Iterable[bytes], rate: float | None) -> int:
     """Publish ``docs``; as fast as possible, or paced at ``rate`` documents/s."""
     from aiokafka import AIOKafkaProducer
 
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=2)
+    producer = AIOKafkaProducer(**aio_client_kwargs(bootstrap), acks="all", linger_ms=2)
     await producer.start()
     n = 0
     try:
@@ -245,16 +248,16 @@ async def _publish(bootstrap: str, topic: str, docs: Iterable[bytes], rate: floa
     return n
 
 
-def publish(bootstrap: str, topic: str, docs: Iterable[bytes], rate: float | None = None) -> int:
+def publish(bootstrap: Target, topic: str, docs: Iterable[bytes], rate: float | None = None) -> int:
     return asyncio.run(_publish(bootstrap, topic, docs, rate))
 
 
-async def _read_records(bootstrap: str, topic: str, partitions: int) -> list[Any]:
+async def _read_records(bootstrap: Target, topic: str, partitions: int) -> list[Any]:
     """Every record of ``topic`` up to its current end (aiokafka ``ConsumerRecord``s)."""
     from aiokafka import AIOKafkaConsumer, TopicPartition
 
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
+        **aio_client_kwargs(bootstrap), enable_auto_commit=False, auto_offset_reset="earliest"
     )
     await consumer.start()
     out: list[Any] = []
@@ -278,11 +281,11 @@ async def _read_records(bootstrap: str, topic: str, partitions: int) -> list[Any
     return out
 
 
-def read_records(bootstrap: str, topic: str, partitions: int) -> list[Any]:
+def read_records(bootstrap: Target, topic: str, partitions: int) -> list[Any]:
     return asyncio.run(_read_records(bootstrap, topic, partitions))
 
 
-def read_all(bootstrap: str, topic: str, partitions: int) -> list[tuple[int, bytes]]:
+def read_all(bootstrap: Target, topic: str, partitions: int) -> list[tuple[int, bytes]]:
     """(timestamp ms, value) of every record of ``topic`` up to its current end."""
     return [(r.timestamp, r.value) for r in read_records(bootstrap, topic, partitions)]
 
@@ -345,7 +348,7 @@ class Proc:
         return "\n".join(text.splitlines()[-n:])
 
 
-def worker_env(bootstrap: str, tag: str, datadir: Path) -> dict[str, str]:
+def worker_env(bootstrap: Target, tag: str, datadir: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CAREPATH_")}
     env.update(
         {
@@ -360,6 +363,7 @@ def worker_env(bootstrap: str, tag: str, datadir: Path) -> dict[str, str]:
             "CAREPATH_TICK_INTERVAL": "0",
             "CAREPATH_DATADIR": str(datadir),
             "CAREPATH_LOG_LEVEL": "warning",
+            **child_env(bootstrap),
         }
     )
     return env
@@ -367,13 +371,13 @@ def worker_env(bootstrap: str, tag: str, datadir: Path) -> dict[str, str]:
 
 # -- the three measurements ----------------------------------------------------------------
 def run_passthrough(
-    bootstrap: str, docs: list[bytes], workdir: Path, progress: Progress
+    bootstrap: Target, docs: list[bytes], workdir: Path, progress: Progress
 ) -> tuple[float, float]:
     """(wall seconds, passthrough CPU seconds) to pass ``docs`` through."""
     tag = "bench-pt-" + uuid.uuid4().hex[:8]
     src, dst, group = f"{tag}.src", f"{tag}.dst", f"{tag}-group"
     create_topics(bootstrap, {src: (INBOUND_PARTITIONS, {}), dst: (PARTITIONS, {})})
-    argv = [sys.executable, "-m", "agents.bench.passthrough", "--bootstrap", bootstrap]
+    argv = [sys.executable, "-m", "agents.bench.passthrough", "--bootstrap", str(bootstrap)]
     argv += [
         "--src",
         src,
@@ -386,7 +390,8 @@ def run_passthrough(
         "--count",
         str(len(docs)),
     ]
-    proc = Proc(argv, dict(os.environ), workdir / "passthrough.log", pipe=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CAREPATH_")}
+    proc = Proc(argv, env | child_env(bootstrap), workdir / "passthrough.log", pipe=True)
     offsets = Offsets(bootstrap)
     try:
         proc.wait_line("ready", 60)
@@ -410,7 +415,7 @@ class TwoHopRun:
     start ``proc``."""
 
     name: str
-    bootstrap: str
+    bootstrap: Target
     tag: str  # every topic of the run is named <tag>.…
     group: str
     first: str
@@ -452,7 +457,7 @@ class WorkerRun(TwoHopRun):
 
     name = "worker"
 
-    def __init__(self, bootstrap: str, workdir: Path, progress: Progress) -> None:
+    def __init__(self, bootstrap: Target, workdir: Path, progress: Progress) -> None:
         self.bootstrap = bootstrap
         self.tag = "bench-" + uuid.uuid4().hex[:8]
         self.env = worker_env(bootstrap, self.tag, workdir / "worker-data")
@@ -497,7 +502,7 @@ class SkeletonRun(TwoHopRun):
 
     name = "faust skeleton"
 
-    def __init__(self, bootstrap: str, workdir: Path, progress: Progress) -> None:
+    def __init__(self, bootstrap: Target, workdir: Path, progress: Progress) -> None:
         self.bootstrap = bootstrap
         self.tag = "bench-fs-" + uuid.uuid4().hex[:8]
         self.src, self.mid, self.dst = (f"{self.tag}.{t}" for t in ("src", "mid", "dst"))
@@ -510,11 +515,12 @@ class SkeletonRun(TwoHopRun):
                 self.dst: (MID_PARTITIONS, LOG_APPEND),
             },
         )
-        argv = [sys.executable, "-m", "agents.bench.faust_skeleton", "--bootstrap", bootstrap]
+        argv = [sys.executable, "-m", "agents.bench.faust_skeleton", "--bootstrap"]
+        argv.append(str(bootstrap))
         argv += ["--tag", self.tag, "--datadir", str(workdir / "skeleton-data")]
         env = {k: v for k, v in os.environ.items() if not k.startswith("CAREPATH_")}
         self.group, self.first, self.second = self.tag, self.src, self.mid
-        self.proc = Proc(argv, env, workdir / "skeleton.log")
+        self.proc = Proc(argv, env | child_env(bootstrap), workdir / "skeleton.log")
         self.offsets = Offsets(bootstrap)
 
     def paced(self, docs: list[bytes], rate: float) -> LoadPoint:
@@ -629,7 +635,7 @@ def summarize(points: list[LoadPoint], corr: Correlation) -> None:
             pt.span_ms = float(end - start)
 
 
-def dead_letter_reasons(bootstrap: str, worker: WorkerRun) -> dict[str, int]:
+def dead_letter_reasons(bootstrap: Target, worker: WorkerRun) -> dict[str, int]:
     """The most common diagnostics on the worker's dead-letter topic (for a mismatch)."""
     from collections import Counter
 
@@ -663,7 +669,7 @@ def embedded_counts(warm: list[bytes], burst: list[bytes]) -> tuple[int, int]:
 
 
 def run_skeleton(
-    bootstrap: str,
+    bootstrap: Target,
     res: KafkaResult,
     warm: list[bytes],
     burst: list[bytes],
@@ -684,7 +690,7 @@ def run_skeleton(
 
 
 def run_kafka(
-    bootstrap: str,
+    bootstrap: Target,
     docs: Iterator[bytes],
     n_burst: int,
     loads: list[float],

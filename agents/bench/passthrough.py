@@ -27,13 +27,18 @@ async def passthrough(
 ) -> int:
     from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+    from agents.security import aiokafka_kwargs
+    from agents.settings import Settings
+
+    security = aiokafka_kwargs(Settings())  # CAREPATH_SECURITY_* etc. from the bench
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap,
+        **security,
         group_id=group,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
     )
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=1)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=1, **security)
     await consumer.start()
     await producer.start()
     try:

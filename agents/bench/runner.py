@@ -104,8 +104,12 @@ def _kafka(args: argparse.Namespace, sizes: Sizes, progress: Progress) -> dict[s
     with tempfile.TemporaryDirectory(prefix="carepath-bench-") as tmp:
         work = Path(tmp)
         broker_dir = work / "broker"
-        if args.broker:
-            bootstrap = args.broker.removeprefix("kafka://").split(";")[0]
+        bootstrap: Any
+        if args.broker:  # the settings' TLS and SASL reach every client and child process
+            from agents.security import connection
+            from agents.settings import Settings
+
+            bootstrap = connection(Settings(broker=args.broker.split(";")[0]))
         else:
             from agents.broker import DEFAULT_KAFKA_VERSION, broker_up
 
