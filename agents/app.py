@@ -5,34 +5,36 @@
 Agents hold no clinical ``if``: they decode, call ``schemas``/``pipeline``, store state by
 assignment and send (DESIGN.md conventions 2 and 8).
 
-Error policy: Faust acknowledges a message whose agent raised (faust-streaming #527), so
-every message is processed inside ``guard``: an exception becomes a dead letter plus a log
-line naming topic/partition/offset and the exception type, and the stream goes on.
+Every message is processed under the error policy (``agents/policy.py``): an exception
+or a worker that stopped twice on it gives a dead letter naming the original document,
+never a lost message or a crash loop. Ticks are in ``agents/ticks.py``.
 """
 
 from __future__ import annotations
 
 import logging
-import traceback
 from collections.abc import Awaitable
 from datetime import UTC, datetime
 from typing import Any
 
 import faust
 
+from agents import headers as hdr
 from agents.faust_fixes import apply_faust_fixes
 from agents.headers import source_of
+from agents.poison import INGEST, TRANSITIONS
+from agents.policy import ErrorPolicy, StateTooLarge
 from agents.reporting import IgnoredCounts
 from agents.security import faust_kwargs
 from agents.settings import Settings
-from agents.state_store import DeadlineIndex, hour_of
+from agents.state_store import DeadlineIndex
+from agents.ticks import Ticks
 from pipeline.config import RuleConfig
 from pipeline.decide import Step, advance, decide, next_deadline
 from pipeline.events import KIND, Tick
 from pipeline.outputs import Output, TaskRecord
 from pipeline.state import PatientState, decode_state, encode_state
-from schemas.deadletter import dead_letter_record, fitted
-from schemas.ingest import InvalidInput, Limits, ingest
+from schemas.ingest import Limits, ingest
 from schemas.outbound import output_key, render
 from schemas.wire import decode_event, encode_event
 
@@ -40,6 +42,22 @@ log = logging.getLogger("carepath.agents")
 
 #: Seconds between the info lines that count ignored input (only when the count changed).
 IGNORED_LOG_INTERVAL = 60.0
+#: Bytes of a changelog record besides its key and value (batch and record framing).
+CHANGELOG_OVERHEAD = 512
+
+
+def reference_of(headers: Any) -> datetime:
+    """The reference time of the plausibility checks: ``carepath-reference`` (replay
+    --broker --until, as embedded replay takes ``--until``), else the wall clock."""
+    value = hdr.header(headers, hdr.REFERENCE)
+    if value:
+        try:
+            when = datetime.fromisoformat(value.decode())
+            if when.tzinfo is not None:
+                return when
+        except (UnicodeDecodeError, ValueError):
+            pass
+    return datetime.now(UTC)
 
 
 def faust_settings(s: Settings) -> dict[str, Any]:
@@ -91,7 +109,7 @@ class DecodedStates:
             del entries[next(iter(entries))]
 
 
-class Pipeline:
+class Pipeline(ErrorPolicy, Ticks):
     """Topics, tables and agents of one worker, wired from settings and rules."""
 
     #: ``None`` only for pipelines built without ``__init__`` (tests); then every load decodes.
@@ -125,53 +143,26 @@ class Pipeline:
         self.referrals = t(s.topic_referrals, partitions=s.partitions, **raw)
         self.deadletter = t(s.topic_deadletter, **raw)
 
-    # -- error policy -------------------------------------------------------------------
-    async def dead_letter(
-        self, event: Any, diagnostics: str | InvalidInput, expression: str | None = None
-    ) -> None:
-        msg = event.message
-        source = {"topic": msg.topic, "partition": msg.partition, "offset": msg.offset}
-        raw: bytes = msg.value if isinstance(msg.value, bytes) else b""
-        err = diagnostics if isinstance(diagnostics, InvalidInput) else (diagnostics, expression)
-        raw_part = diagnostics.raw if isinstance(diagnostics, InvalidInput) else raw
-        rec = dead_letter_record(
-            err, raw_part, source, datetime.now(UTC).isoformat(), self.limits.max_bytes
-        )
-        headers = list(msg.headers or [])
-        # the record must fit one message: a quoted raw can be 6 times the document
-        room = self.app.conf.producer_max_request_size - 512 - len(msg.key or b"")
-        room -= sum(len(k) + len(v) for k, v in headers)
-        await self.deadletter.send(key=msg.key, value=fitted(rec, raw_part, room), headers=headers)
-        log.info("dead letter from %s[%s]@%s", msg.topic, msg.partition, msg.offset)
-
-    async def guarded(self, event: Any, coro: Any) -> None:
-        try:
-            await coro
-        except Exception as e:  # the policy: never lose a message
-            msg = event.message
-            # Frames only: an exception's message may quote clinical values.
-            where = "".join(traceback.format_tb(e.__traceback__, limit=-3)).strip()
-            log.error(
-                "unexpected %s on %s[%s]@%s; dead-lettered\n%s",
-                type(e).__name__,
-                msg.topic,
-                msg.partition,
-                msg.offset,
-                where,
-            )
-            await self.dead_letter(event, f"internal error while processing: {type(e).__name__}")
-
     # -- ingest ---------------------------------------------------------------------------
     async def ingest_agent(self, stream: Any) -> None:
         async for event in stream.events():
-            await self.guarded(event, self.ingest_one(event))
+            await self.guarded(event, self.ingest_one, INGEST)
 
     async def ingest_one(self, event: Any) -> None:
         msg = event.message
         raw = msg.value if isinstance(msg.value, bytes) else b""
         source = source_of(msg.headers)
-        result = ingest(raw, self.limits, self.s.base_url, rules=self.rules, source=source)
-        headers = list(msg.headers or [])
+        result = ingest(
+            raw,
+            self.limits,
+            self.s.base_url,
+            rules=self.rules,
+            source=source,
+            reference=reference_of(msg.headers),
+        )
+        # the events name their document (a dead letter of theirs carries it back)
+        inbound = f"{msg.topic}:{msg.partition}:{msg.offset}".encode()
+        headers = [*(msg.headers or []), (hdr.INBOUND, inbound)]
         for item in result.ignored:  # ids only: a reason may name codes
             self.ignored.add(item.reason)
             log.debug(
@@ -190,30 +181,45 @@ class Pipeline:
     # -- transitions ----------------------------------------------------------------------
     async def transition_agent(self, stream: Any) -> None:
         async for event in stream.events():
-            await self.guarded(event, self.transition_one(event))
+            await self.guarded(event, self.transition_one, TRANSITIONS)
 
     async def transition_one(self, event: Any) -> None:
-        decoded = decode_event(event.message.value)
-        partition = event.message.partition
+        msg = event.message
+        decoded = decode_event(msg.value)
+        partition = msg.partition
         if isinstance(decoded, Tick):
-            await self.on_tick(partition, decoded.time)
+            if msg.key:  # a tick for one patient (replay --broker --until)
+                await self.on_patient_tick(event, msg.key, decoded.time)
+            else:
+                await self.on_tick(event, decoded.time)
             return
         key = decoded.patient.encode()
+        try:
+            state = await self._caught_up(partition, key)
+            step = decide(state, decoded, self.rules)
+            log.debug(
+                "%s %s -> %d outputs", KIND[type(decoded)], decoded.event_id, len(step.outputs)
+            )
+            if step.ignored:
+                self.ignored.add(step.reason)
+                log.debug("ignored %s %s (%s)", KIND[type(decoded)], decoded.event_id, decoded.ref)
+            await self._commit(partition, key, step, state)
+        except StateTooLarge as e:  # the old state is kept, as the core does over its cap
+            await self.dead_letter(event, str(e), code="too-long")
+            return
+        if step.rejected is not None:
+            await self.dead_letter(event, step.rejected.diagnostics, step.rejected.expression)
+
+    async def _caught_up(self, partition: int, key: bytes) -> PatientState | None:
+        """The patient's state, advanced first to a tick that passed the partition since it
+        was stored (a tick reaches the patients that exist when it passes)."""
         state, reached = self._load(key)
         last_tick = self._tick_since(partition, reached) if state is not None else None
         if state is not None and last_tick is not None:
-            # A tick passed this partition since the patient was stored: it reaches them now.
             caught_up = advance(state, last_tick, self.rules)
             await self._commit(partition, key, caught_up, state)
             state = caught_up.state
-        step = decide(state, decoded, self.rules)
-        log.debug("%s %s -> %d outputs", KIND[type(decoded)], decoded.event_id, len(step.outputs))
-        if step.ignored:
-            self.ignored.add(step.reason)
-            log.debug("ignored %s %s (%s)", KIND[type(decoded)], decoded.event_id, decoded.ref)
-        await self._commit(partition, key, step, state)
-        if step.rejected is not None:
-            await self.dead_letter(event, step.rejected.diagnostics, step.rejected.expression)
+        return state
 
     def _load(self, key: bytes) -> tuple[PatientState | None, bytes]:
         """The patient's state and the ISO time of the last tick that reached it (empty:
@@ -243,11 +249,28 @@ class Pipeline:
         A crash in between re-emits them when the event comes again (same ids, same
         content); the other order would lose them, as the stored state would make the
         event a duplicate. Kafka orders nothing across partitions, so "first" has to mean
-        "acknowledged", not "handed to the producer"."""
+        "acknowledged", not "handed to the producer". The state is encoded (and its size
+        checked) before anything is sent."""
+        value = None if step.duplicate else self._encoded(partition, key, step)
         await self._deliver(step.outputs)
-        self._store(partition, key, step, old)
+        self._store(partition, key, step, old, value)
 
-    def _store(self, partition: int, key: bytes, step: Step, old: PatientState | None) -> None:
+    def _encoded(self, partition: int, key: bytes, step: Step) -> bytes:
+        """The value to store: ``<last tick of the partition>\n<state>``; raises
+        :class:`StateTooLarge` when the changelog could not take it (the producer's limit,
+        far above the core's cap: a second line of defence, issue 11)."""
+        value = self.index.last_tick_marker(partition) + b"\n" + encode_state(step.state)
+        room = self.app.conf.producer_max_request_size - CHANGELOG_OVERHEAD
+        if len(key) + len(value) > room:
+            raise StateTooLarge(
+                f"the patient's state would be {len(value)} bytes, over the {room} bytes a "
+                "changelog record may have: the event is refused and the state kept"
+            )
+        return value
+
+    def _store(
+        self, partition: int, key: bytes, step: Step, old: PatientState | None, value: bytes | None
+    ) -> None:
         """Store the state by assignment (changelogged) and file its next deadline.
 
         The stored value is ``<last tick of the partition>\n<state>``: a tick reaches the
@@ -255,11 +278,10 @@ class Pipeline:
         stores nothing, but files its deadline again: a crash may have cut the first
         delivery's writes after its state."""
         after = next_deadline(step.state, self.rules)
-        if step.duplicate:
+        if step.duplicate or value is None:
             if after is not None:
                 self.index.add(partition, key, after)
             return
-        value = self.index.last_tick_marker(partition) + b"\n" + encode_state(step.state)
         self.states[key] = value
         if self.decoded is not None:
             self.decoded.put(key, value, step.state)
@@ -284,33 +306,8 @@ class Pipeline:
         )
         return fut
 
-    async def on_tick(self, partition: int, now: datetime) -> None:
-        """Advance the patients filed under a reached hour, deliver their outputs, store
-        them, and only then consume their buckets: a tick redelivered after a crash finds
-        the buckets again, and advancing a patient twice to the same time is a no-op."""
-        self.index.set_last_tick(partition, now)
-        steps: list[tuple[bytes, Step]] = []
-        placed: dict[bytes, int | None] = {}
-        for key in self.index.due(partition, now):
-            state, _ = self._load(key)
-            placed[key] = None
-            if state is not None:
-                steps.append((key, advance(state, now, self.rules)))
-        await self._deliver([out for _, step in steps for out in step.outputs])
-        for key, step in steps:
-            self._store(partition, key, step, None)
-            after = next_deadline(step.state, self.rules)
-            placed[key] = hour_of(after) if after is not None else None
-        self.index.consume(partition, now, placed)
-
     async def log_ignored(self) -> None:
         """The periodic count of ignored input by reason class (no ids, no codes)."""
         line = self.ignored.report()
         if line is not None:
             log.info(line)
-
-    async def send_ticks(self) -> None:
-        """Live clock: the wall-clock time to every partition of ``care.events``."""
-        tick = encode_event(Tick(time=datetime.now(UTC)))
-        for p in range(self.s.partitions):
-            await self.events.send(value=tick, partition=p)

@@ -1,4 +1,5 @@
-"""Kafka record headers of ``care.inbound`` (contract §2, §9): one name per concept."""
+"""Kafka record headers of ``care.inbound`` and ``care.events`` (contract §2, §9): one name
+per concept."""
 
 from __future__ import annotations
 
@@ -10,6 +11,12 @@ SOURCE = "carepath-source"
 RUN = "carepath-run"
 #: ``replay --broker``: where the document came from, ``file:line``.
 ORIGIN = "carepath-origin"
+#: ``replay --broker --until``: the reference time of the plausibility checks (ISO 8601), as
+#: embedded replay takes ``--until``; without it the worker takes the wall clock.
+REFERENCE = "carepath-reference"
+#: On ``care.events``, set by the ingest agent: the ``care.inbound`` record an event was
+#: read from, ``topic:partition:offset`` (a dead letter of the transition agent names it).
+INBOUND = "carepath-inbound"
 
 Headers = Mapping[str, bytes] | Iterable[tuple[str, bytes]] | None
 
@@ -42,3 +49,15 @@ def run_headers(run: str, path: str, line: int, source: str | None) -> list[tupl
     if source is not None:
         headers.append((SOURCE, source.encode()))
     return headers
+
+
+def inbound_of(headers: Headers) -> tuple[str, int, int] | None:
+    """The ``care.inbound`` position in ``carepath-inbound``, or ``None``."""
+    value = header(headers, INBOUND)
+    if not value:
+        return None
+    topic, _, rest = value.decode("utf-8", "replace").partition(":")
+    partition, _, offset = rest.partition(":")
+    if not (topic and partition.isdigit() and offset.isdigit()):
+        return None
+    return topic, int(partition), int(offset)

@@ -1,23 +1,33 @@
 """Plain Kafka client helpers (kafka-python) for the CLI: read a topic to its end, publish,
-and wait until a consumer group has committed everything that was published.
+and wait until a consumer group has committed everything that was published; and, for the
+worker, :class:`RecordReader` (aiokafka) to read one record back by its position.
 
 Each helper takes where to connect as a ``host:port`` string (PLAINTEXT) or as an
 ``agents.security.Connection`` (``connection(settings)``: TLS and SASL from the settings)."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
+from aiokafka import AIOKafkaConsumer
+from aiokafka import TopicPartition as AioTopicPartition
+from aiokafka.errors import KafkaError as AioKafkaError
+from aiokafka.partitioner import DefaultPartitioner
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.errors import KafkaError
 
 from agents.security import Connection, client_kwargs
 
+log = logging.getLogger("carepath.agents")
 Header = tuple[str, bytes]
 Target = str | Connection
+_PARTITIONER = DefaultPartitioner()
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +83,12 @@ def read_topic(bootstrap: Target, topic: str, timeout: float = 30.0) -> Iterator
                         )
     finally:
         consumer.close()
+
+
+def partition_of(key: bytes, partitions: list[int]) -> int:
+    """The partition the worker's producer (aiokafka's default partitioner, murmur2 as in
+    the Java client) gives a message keyed ``key``."""
+    return int(_PARTITIONER(key, partitions, partitions))
 
 
 def producer(bootstrap: Target) -> KafkaProducer:
@@ -204,3 +220,50 @@ def group_state(bootstrap: Target, group: str) -> str | None:
         return None
     finally:
         admin.close()
+
+
+class RecordReader:
+    """One record of ``topic`` by its position, read without blocking the event loop: how
+    a dead letter of the transition agent gets its original document back from
+    ``care.inbound`` (rare, so one lazily started consumer without a group, and a timeout).
+    ``kwargs``: the security keywords of an aiokafka client (``security.aiokafka_kwargs``).
+    """
+
+    def __init__(self, bootstrap: str, topic: str, timeout: float = 10.0, **kwargs: Any) -> None:
+        self.bootstrap, self.topic, self.timeout = bootstrap, topic, timeout
+        self.kwargs = kwargs
+        self._consumer: AIOKafkaConsumer | None = None
+
+    async def get(self, partition: int, offset: int) -> bytes | None:
+        """The record's value; ``None`` if it cannot be read in time or is gone (retention)."""
+        try:
+            return await asyncio.wait_for(self._get(partition, offset), self.timeout)
+        except (TimeoutError, AioKafkaError, OSError) as e:
+            log.warning("could not read %s[%s]@%s back: %s", self.topic, partition, offset,
+                        type(e).__name__)  # fmt: skip
+            await self.close()
+            return None
+
+    async def _get(self, partition: int, offset: int) -> bytes | None:
+        if self._consumer is None:
+            consumer = AIOKafkaConsumer(
+                bootstrap_servers=self.bootstrap,
+                enable_auto_commit=False,
+                auto_offset_reset="earliest",
+                **self.kwargs,
+            )
+            await consumer.start()
+            self._consumer = consumer
+        consumer, tp = self._consumer, AioTopicPartition(self.topic, partition)
+        consumer.assign([tp])
+        consumer.seek(tp, offset)
+        while True:
+            batch = await consumer.getmany(tp, timeout_ms=500, max_records=1)
+            for rec in batch.get(tp, []):
+                return rec.value if rec.offset == offset else None  # later: it is gone
+
+    async def close(self) -> None:
+        consumer, self._consumer = self._consumer, None
+        if consumer is not None:
+            with contextlib.suppress(Exception):
+                await consumer.stop()

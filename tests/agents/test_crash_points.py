@@ -23,6 +23,7 @@ from typing import Any
 import orjson
 
 from agents.app import Pipeline
+from agents.poison import FlightRecorder
 from agents.reporting import IgnoredCounts
 from agents.settings import Settings
 from agents.state_store import DeadlineIndex
@@ -73,6 +74,7 @@ def _pipeline(table: dict[bytes, bytes], ops: list[Op]) -> Pipeline:
     p.states = Changelog(ops, table)
     p.index = DeadlineIndex(p.states)
     p.ignored = IgnoredCounts()
+    p.flight = FlightRecorder(None)  # notes in memory: this "process" never restarts
     p.tasks = p.referrals = p.deadletter = p.events = Sink(ops)  # type: ignore[assignment]
     return p
 
