@@ -44,7 +44,8 @@ class Tally:
         v = self.verdicts
         kinds = ", ".join(f"{k} {n}" for k, n in sorted(self.events.items())) or "none"
         return (
-            f"{self.documents} documents: {v['recognized']} recognized, {v['ignored']} ignored, "
+            f"{self.documents} document{'' if self.documents == 1 else 's'}: "
+            f"{v['recognized']} recognized, {v['ignored']} ignored, "
             f"{v['invalid']} invalid ({self.problems} problems); events: {kinds}; "
             f"ignored by reason: {top_reasons(self.reasons)}"
         )
