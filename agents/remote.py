@@ -27,7 +27,7 @@ from agents import headers as hdr
 from agents import kafka_io
 from agents.replay import read_lines
 from agents.reporting import dead_letter_notice
-from agents.security import Connection, connection
+from agents.security import Connection, check_connection, connection
 from agents.settings import Settings
 from pipeline.config import RuleConfig
 from pipeline.events import Tick
@@ -66,6 +66,7 @@ def remote_replay(
     if args.ignored:
         raise ValueError("--ignored needs embedded mode (the worker logs its ignored counts)")
     s = Settings(**{**base_settings.model_dump(), "broker": args.broker})
+    check_connection(s)  # one line and exit 2 when unreachable or refused (cli.main)
     bootstrap, run = connection(s), uuid.uuid4().hex
     limits = Limits(max_bytes=s.max_bytes, max_depth=s.max_depth)
     patients: set[bytes] = set()
