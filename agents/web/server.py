@@ -77,6 +77,7 @@ def serve(args: argparse.Namespace) -> int:
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    logging.getLogger("kafka").setLevel(logging.WARNING)  # connection chatter
     host, port = _listen(web_settings.listen)
     web = build(args, settings, web_settings)
     if not web.accounts.users():
