@@ -14,14 +14,17 @@ $(BIN)/.installed: pyproject.toml
 
 setup: $(BIN)/.installed
 
-deps: ## Java 17+ and Maven, needed to fetch and run the Kafka broker
+deps: ## Java 17+ and Maven (the Kafka broker); Debian's chromium + chromium-driver (web tests)
 	@bash scripts/ensure-java.sh
+	@bash scripts/ensure-chromium.sh
 
 demo: setup ## replay the bundled sample stream (no broker) and print the worklist
 	@mkdir -p .carepath
 	$(BIN)/carepath replay examples/sample.ndjson --out .carepath/demo-out.ndjson \
 	    --dead-letter .carepath/demo-deadletter.ndjson --until 2026-08-01T00:00:00Z
 	$(BIN)/carepath tasks --file .carepath/demo-out.ndjson
+	@echo "In a browser: carepath users add NAME --role case-manager --password-stdin, then"
+	@echo "  $(BIN)/carepath web --file .carepath/demo-out.ndjson --now 2026-08-01T00:00:00Z"
 
 lint: setup
 	$(BIN)/ruff check .
