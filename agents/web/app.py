@@ -15,7 +15,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from agents.web import fhir, pages
+from agents.web import fhir, oidc, pages
 from agents.web.auth import Forbidden
 from agents.web.service import Web
 
@@ -100,6 +100,8 @@ def create_app(web: Web) -> Starlette:
         Route("/login", pages.login_form, methods=["GET"]),
         Route("/login", pages.login, methods=["POST"]),
         Route("/logout", pages.logout, methods=["POST"]),
+        Route("/auth/oidc", oidc.start),
+        Route("/auth/oidc/callback", oidc.callback, name="oidc_callback"),
         Route("/changes", pages.changes),
         Route("/tasks/{task_id}", pages.task_page),
         Route("/tasks/{task_id}/act", pages.act, methods=["POST"]),
