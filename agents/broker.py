@@ -545,11 +545,11 @@ def _wait_ready(directory: Path, pid: int, state: dict[str, Any], timeout: float
 
 
 def _ports(state: dict[str, Any]) -> list[int]:
-    return [
-        state["port"],
-        state["controller_port"],
-        *([state["internal_port"]] * bool(state.get("secure"))),
-    ]
+    """Every port the broker listens on (a secure one has its inter-broker listener too)."""
+    ports = [state["port"], state["controller_port"]]
+    if state.get("secure"):
+        ports.append(state["internal_port"])
+    return ports
 
 
 def _start(
