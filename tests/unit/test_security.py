@@ -319,6 +319,17 @@ def test_secure_server_properties(tls: Path) -> None:
     assert "sasl" not in plain
 
 
+def test_ports_of_plain_and_secure_brokers() -> None:
+    assert broker._ports({"port": 1, "controller_port": 2}) == [1, 2]
+    assert broker._ports({"port": 1, "controller_port": 2, "secure": True, "internal_port": 3}) == [
+        1,
+        2,
+        3,
+    ]
+    assert broker._probe_address({"port": 1, "secure": True, "internal_port": 3}) == "127.0.0.1:3"
+    assert broker._probe_address({"port": 1}) == "localhost:1"
+
+
 def test_scram_user_and_client_env(tmp_path: Path, tls: Path) -> None:
     creds = broker_secure.new_credentials()
     assert broker_secure.scram_format_args(creds) == [
