@@ -28,7 +28,8 @@ class Stats:
     ``ignored_documents`` (valid FHIR, nothing recognized). ``ignored`` counts resources
     (a Bundle's entries one by one), ``ignored_events`` the events the rules pass over (an
     update of a Task the pipeline never emitted, anything after a death); ``reasons``
-    counts both by :func:`~agents.reporting.reason_class`."""
+    counts both by :func:`~agents.reporting.reason_class`. ``dead_letters`` counts records:
+    one per dead-lettered document, listing all its problems (``problems``)."""
 
     documents: int = 0
     recognized: int = 0
@@ -40,6 +41,7 @@ class Stats:
     reasons: Counter[str] = field(default_factory=Counter)
     duplicates: int = 0
     dead_letters: int = 0
+    problems: int = 0
     outputs: int = 0
 
     def summary(self) -> str:
@@ -55,12 +57,15 @@ class Stats:
 
 @dataclass(slots=True)
 class Result:
-    """What one inbound document produced."""
+    """What one inbound document produced. Its problems (the boundary's, then the core's
+    refusals of its events) make one dead-letter record: ``agents.replay.dead_letter``."""
 
     outputs: list[Output] = field(default_factory=list)
     errors: list[InvalidInput | Rejected] = field(default_factory=list)
     #: ignored resources (boundary) and events (rules), with their reasons
     ignored: list[Ignored] = field(default_factory=list)
+    #: problems the boundary counted without keeping them (``Ingested.unlisted``)
+    unlisted: int = 0
 
 
 #: ``freeze_every`` for batch replays (``carepath replay``, ``carepath bench``).
@@ -86,12 +91,14 @@ class Engine:
         *,
         freeze_every: int = 0,
         source: str | None = None,
+        reference: datetime | None = None,
     ) -> None:
         self.rules = rules
         self.limits = limits
         self.base = base
         self.freeze_every = freeze_every
         self.source = source  # the channel source of every document (contract §2)
+        self.reference = reference
         self.states: dict[str, PatientState] = {}
         self.stats = Stats()
 
@@ -103,8 +110,10 @@ class Engine:
         if self.freeze_every and stats.documents % self.freeze_every == 0:
             gc.freeze()
         rules = self.rules
-        ing: Ingested = ingest(raw, self.limits, self.base, rules=rules, source=self.source)
-        result = Result(errors=list(ing.errors)) if ing.errors else Result()
+        ing: Ingested = ingest(
+            raw, self.limits, self.base, rules=rules, source=self.source, reference=self.reference
+        )
+        result = Result(errors=list(ing.errors), unlisted=ing.unlisted) if ing.errors else Result()
         outputs, errors, skipped = result.outputs, result.errors, result.ignored
         states, kinds = self.states, stats.events
         duplicates = 0
@@ -128,8 +137,9 @@ class Engine:
             stats.reasons.update(reason_class(i.reason) for i in skipped)
         stats.duplicates += duplicates
         stats.outputs += len(outputs)
-        stats.dead_letters += len(errors)
         if errors:
+            stats.dead_letters += 1
+            stats.problems += len(errors) + result.unlisted
             stats.dead_lettered += 1
         elif ing.events:
             stats.recognized += 1

@@ -1,11 +1,17 @@
 """Dead-letter records (contract §6).
 
-One JSON object per problem::
+One JSON object per inbound document, at most (issue 11)::
 
     {"source": {...}, "received_at": "...",
      "error": {"resourceType": "OperationOutcome", "issue": [{"severity": "error",
-               "code": "value", "diagnostics": "...", "expression": ["..."]}]},
+               "code": "value", "diagnostics": "...", "expression": ["..."]}, ...]},
      "raw": "...", "raw_encoding": "utf-8" | "base64", "raw_truncated": false}
+
+:func:`document_record` lists every problem of the document as one issue, the first
+:data:`MAX_ISSUES` of them, then one ``informational`` issue counting the rest ("and 99900
+more problems"), so a Bundle of 100,000 bad entries is one record of bounded size; each
+diagnostics is cut at :data:`MAX_DIAGNOSTICS` characters. ``raw`` is always the document as
+it came, never a re-serialized entry or a normalized event.
 
 ``raw`` is the original bytes as text when they are UTF-8, else base64; both are cut at
 ``max_bytes`` of the original (``raw_truncated`` says so). A UTF-8 document cut inside a
@@ -18,51 +24,94 @@ quoted form (JSON escapes, base64) would make the record too long for the produc
 from __future__ import annotations
 
 import base64
+from collections.abc import Sequence
 
 import orjson
 
+from pipeline.outputs import Rejected
 from schemas.inbound.types import InvalidInput
 
 _UTF8_CONTINUATION_MAX = 3  # a cut can split at most 3 bytes of one character
+#: Issues listed in one record; one more issue counts the rest.
+MAX_ISSUES = 100
+#: Characters kept of one issue's diagnostics.
+MAX_DIAGNOSTICS = 1000
+
+#: A problem as the stages report it: ingest's :class:`InvalidInput`, the core's
+#: :class:`Rejected` (a Task update the state machine refuses, a state over its cap), or
+#: ``(diagnostics, expression)`` from the shell (an internal error, a refused document).
+Problem = InvalidInput | Rejected | tuple[str, str | None]
+
+
+def document_record(
+    problems: Sequence[Problem],
+    raw: bytes,
+    source: dict[str, object],
+    received_at: str,
+    max_bytes: int = 1_048_576,
+    *,
+    unlisted: int = 0,
+    code: str | None = None,
+) -> dict[str, object]:
+    """The one dead-letter record of the inbound document ``raw`` and its ``problems``
+    (at least one), in the order found: the first :data:`MAX_ISSUES` as issues, then one
+    issue counting the rest and ``unlisted`` (problems counted but not kept,
+    ``Ingested.unlisted``). An issue's code is the problem's own (a tuple's:
+    ``business-rule``, or ``exception`` for diagnostics starting "internal error"); ``code``
+    overrides it."""
+    issues = [_issue(p, code) for p in problems[:MAX_ISSUES]]
+    more = max(len(problems) - MAX_ISSUES, 0) + unlisted
+    if more:
+        issues.append(
+            {
+                "severity": "information",
+                "code": "informational",
+                "diagnostics": f"and {more} more problems in this document (the first "
+                f"{len(issues)} are listed)",
+            }
+        )
+    record: dict[str, object] = {
+        "source": source,
+        "received_at": received_at,
+        "error": {"resourceType": "OperationOutcome", "issue": issues},
+    }
+    record.update(raw_fields(raw, max_bytes))
+    return record
 
 
 def dead_letter_record(
-    err: InvalidInput | tuple[str, str | None],
+    err: Problem,
     raw: bytes,
     source: dict[str, object],
     received_at: str,
     max_bytes: int = 1_048_576,
     code: str | None = None,
 ) -> dict[str, object]:
-    """The dead-letter record for ``err`` about ``raw``.
-
-    ``err`` is an :class:`InvalidInput` from ingest, or ``(diagnostics, expression)``
-    from elsewhere: issue code ``business-rule`` (a Task update the core rejects), or
-    ``exception`` when the diagnostics start with "internal error"; ``code`` overrides.
-    """
-    diagnostics, expression, issue_code = _parts(err)
-    record: dict[str, object] = {
-        "source": source,
-        "received_at": received_at,
-        "error": operation_outcome(diagnostics, expression, code or issue_code),
-    }
-    record.update(raw_fields(raw, max_bytes))
-    return record
+    """The record of a document with the one problem ``err`` (:func:`document_record`)."""
+    return document_record([err], raw, source, received_at, max_bytes, code=code)
 
 
-def _parts(err: InvalidInput | tuple[str, str | None]) -> tuple[str, str | None, str]:
-    if isinstance(err, InvalidInput):
-        return err.diagnostics, err.expression, err.code
-    diagnostics, expression = err
-    code = "exception" if diagnostics.startswith("internal error") else "business-rule"
-    return diagnostics, expression, code
+def _issue(problem: Problem, code: str | None) -> dict[str, object]:
+    if isinstance(problem, InvalidInput):
+        diagnostics, expression, kind = problem.diagnostics, problem.expression, problem.code
+    elif isinstance(problem, Rejected):
+        diagnostics, expression, kind = problem.diagnostics, problem.expression, "business-rule"
+    else:
+        diagnostics, expression = problem
+        internal = diagnostics.startswith("internal error")
+        kind = "exception" if internal else "business-rule"
+    if len(diagnostics) > MAX_DIAGNOSTICS:
+        diagnostics = diagnostics[: MAX_DIAGNOSTICS - 1] + "…"
+    issue: dict[str, object] = {"severity": "error", "code": code or kind}
+    issue["diagnostics"] = diagnostics
+    if expression:
+        issue["expression"] = [expression]
+    return issue
 
 
 def operation_outcome(diagnostics: str, expression: str | None, code: str) -> dict[str, object]:
     """A FHIR R4 OperationOutcome with one error issue."""
-    issue: dict[str, object] = {"severity": "error", "code": code, "diagnostics": diagnostics}
-    if expression:
-        issue["expression"] = [expression]
+    issue = _issue((diagnostics, expression), code)
     return {"resourceType": "OperationOutcome", "issue": [issue]}
 
 
@@ -91,7 +140,7 @@ def _utf8(data: bytes, truncated: bool) -> str | None:
 
 
 def fitted(record: dict[str, object], raw: bytes, limit: int) -> bytes:
-    """``record`` (from :func:`dead_letter_record` for ``raw``) as JSON of at most ``limit``
+    """``record`` (from :func:`document_record` for ``raw``) as JSON of at most ``limit``
     bytes, its ``raw`` cut shorter if needed (``raw_truncated`` is then true)."""
     data = orjson.dumps(record)
     cut = len(raw)
@@ -169,9 +218,16 @@ def record_schema() -> dict[str, object]:
         "type": "object",
         "required": ["severity", "code", "diagnostics"],
         "properties": {
-            "severity": {"const": "error"},
+            "severity": {
+                "enum": ["error", "information"],
+                "description": "information: the last issue, counting problems not listed",
+            },
             "code": {"enum": list(ISSUE_TYPES)},
-            "diagnostics": {"type": "string", "description": "what is wrong and where"},
+            "diagnostics": {
+                "type": "string",
+                "maxLength": MAX_DIAGNOSTICS,
+                "description": "what is wrong and where",
+            },
             "expression": {"type": "array", "items": {"type": "string"}, "minItems": 1},
         },
         "additionalProperties": False,
@@ -182,14 +238,15 @@ def record_schema() -> dict[str, object]:
         "required": ["resourceType", "issue"],
         "properties": {
             "resourceType": {"const": "OperationOutcome"},
-            "issue": {"type": "array", "items": issue, "minItems": 1},
+            "issue": {"type": "array", "items": issue, "minItems": 1, "maxItems": MAX_ISSUES + 1},
         },
         "additionalProperties": False,
     }
     return {
         "$schema": "http://json-schema.org/draft-07/schema#",
         "title": "carepath dead-letter record",
-        "description": "One problem with one inbound document (contract §6).",
+        "description": "The problems of one inbound document, one record per document "
+        "at most (contract §6).",
         "type": "object",
         "required": ["source", "received_at", "error", "raw", "raw_encoding", "raw_truncated"],
         "properties": {

@@ -62,7 +62,7 @@ def ingest(
         env = env_of(rules, base)
         _document_into(out, doc, data, Ctx(env, env.frame_at(reference)), source or None)
     except DocumentProblem as p:
-        out.errors.append(InvalidInput(p.message, p.expression, data, p.code))
+        out.error(InvalidInput(p.message, p.expression, data, p.code))
     except Exception as e:  # a bug here must not stop the stream (DESIGN.md convention 8)
         # the type only: an exception message may quote clinical values
         message = f"internal error while reading the document: {type(e).__name__}"
@@ -92,7 +92,7 @@ def _document_into(out: Ingested, doc: object, raw: bytes, base: Ctx, source: st
         try:
             fixed = source or (meta_source(doc) if env.from_meta else None)
         except Problem as p:
-            out.errors.append(invalid(p, "Bundle", raw))
+            out.error(invalid(p, "Bundle", raw))
             return
         ctx = Ctx(env, base.frame, source=fixed)
         bundle_into(out, doc, raw, ctx, lambda o, d, r: _nested(o, d, r, base, fixed))
@@ -108,4 +108,4 @@ def _nested(out: Ingested, doc: Json, raw: bytes, base: Ctx, source: str | None)
     try:
         _document_into(out, doc, raw, base, source)
     except DocumentProblem as p:
-        out.errors.append(InvalidInput(p.message, None, raw, p.code))
+        out.error(InvalidInput(p.message, None, raw, p.code))

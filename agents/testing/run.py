@@ -57,12 +57,19 @@ def check_source(source: str | None) -> str | None:
 
 
 class EmbeddedRun:
-    """One embedded replay's engine and collected results."""
+    """One embedded replay's engine and collected results (``reference``: the ``--until``
+    of the run, the reference time of the plausibility check, as ``carepath replay``)."""
 
-    def __init__(self, rules: RuleConfig, source: str | None, settings: Settings) -> None:
+    def __init__(
+        self,
+        rules: RuleConfig,
+        source: str | None,
+        settings: Settings,
+        reference: datetime | None = None,
+    ) -> None:
         self.base = settings.base_url
         self.limits = Limits(max_bytes=settings.max_bytes, max_depth=settings.max_depth)
-        self.engine = Engine(rules, self.limits, self.base, source=source)
+        self.engine = Engine(rules, self.limits, self.base, source=source, reference=reference)
         self.emitted: list[Json] = []
         self.dead: list[DeadLetter] = []
         self.ignored: list[IgnoredItem] = []
@@ -71,8 +78,9 @@ class EmbeddedRun:
         for line in lines:
             result = self.engine.feed(line.raw)
             self.emitted.extend(resource(o, self.base) for o in result.outputs)
-            for err in result.errors:
-                record = dead_letter(err, line.raw, dict(line.where), self.limits)
+            if result.errors:  # one record per document, listing all its problems
+                where = dict(line.where)
+                record = dead_letter(result.errors, line.raw, where, self.limits, result.unlisted)
                 self.dead.append(DeadLetter.of(record))
             for item in result.ignored:
                 where = dict(line.where)
@@ -94,9 +102,10 @@ def resolved_lines(
     is none)."""
 
     def prefix(lines: list[Line], until: str) -> list[Json]:
-        run = EmbeddedRun(rules, source, settings)
+        final = until_time(until)
+        run = EmbeddedRun(rules, source, settings, final)
         run.feed(lines)
-        run.tick(until_time(until))
+        run.tick(final)
         return run.emitted
 
     return resolve(lines, prefix)
@@ -117,7 +126,7 @@ def replay(
     src = check_source(source)
     final = until_time(until)
     lines = resolved_lines(lines_of(inputs), config, src, settings)
-    run = EmbeddedRun(config, src, settings)
+    run = EmbeddedRun(config, src, settings, final)
     run.feed(lines)
     run.tick(final)
     return run.result()

@@ -4,8 +4,9 @@
   message.
 - ``collection``/``batch``/``transaction`` (and ``searchset``/``history``, the shapes
   servers export): each entry on its own, as if sent alone, except that references equal
-  to another entry's ``fullUrl`` resolve to that entry. A problem dead-letters only its
-  entry (the entry re-serialized as ``raw``). Entries with no ``resource`` (a transaction
+  to another entry's ``fullUrl`` resolve to that entry. A problem invalidates only its
+  entry: the other entries still yield their events (the document's one dead letter lists
+  every problem, with the document as it came). Entries with no ``resource`` (a transaction
   DELETE) carry nothing to read and are skipped. A Bundle inside a collection is read as
   if sent alone, and its problems are located from the outer Bundle
   (``Bundle.entry[2].resource.entry[0].resource.subject``).
@@ -20,8 +21,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-
-import orjson
 
 from schemas.codes import BUNDLE_TYPES
 from schemas.inbound.context import Ctx
@@ -48,10 +47,10 @@ def bundle_into(out: Ingested, doc: Json, raw: bytes, ctx: Ctx, nested: Nested) 
         ctx.index = _index(entries)
         result = message_events(doc, entries, ctx) if btype == "message" else None
     except Problem as p:
-        out.errors.append(invalid(p, "Bundle", raw))
+        out.error(invalid(p, "Bundle", raw))
         return
     if result is None:
-        _entries_into(out, doc, entries, ctx, nested)
+        _entries_into(out, doc, raw, entries, ctx, nested)
     elif isinstance(result, str):
         ignore(out, doc, "Bundle", result)
     else:
@@ -74,7 +73,7 @@ def _index(entries: list[object]) -> dict[str, Json]:
 
 
 def _entries_into(
-    out: Ingested, doc: Json, entries: list[object], ctx: Ctx, nested: Nested
+    out: Ingested, doc: Json, raw: bytes, entries: list[object], ctx: Ctx, nested: Nested
 ) -> None:
     before = (len(out.events), len(out.ignored), len(out.errors))
     for i, entry in enumerate(entries):
@@ -82,17 +81,17 @@ def _entries_into(
         try:
             res = entry_resource(entry)
         except Problem as p:
-            out.errors.append(invalid(p, root, entry))
+            out.error(invalid(p, root, raw))
             continue
         if res is None:
             continue
         rtype = res["resourceType"]
         if rtype == "Bundle":
             first = len(out.errors)
-            nested(out, res, orjson.dumps(res))
+            nested(out, res, raw)
             out.errors[first:] = [_relocated(e, f"{root}.resource") for e in out.errors[first:]]
         else:
-            resource_into(out, res, rtype, ctx, f"{root}.resource", entry)
+            resource_into(out, res, rtype, ctx, f"{root}.resource", raw)
     if (len(out.events), len(out.ignored), len(out.errors)) == before:
         ignore(out, doc, "Bundle", "Bundle.entry: no resource to read")
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import orjson
-
 from schemas.inbound.appointment import appointment_events
 from schemas.inbound.condition import condition_events
 from schemas.inbound.context import Ctx, enter
@@ -34,10 +32,9 @@ HANDLERS: dict[str, Handler] = {
 }
 
 
-def invalid(problem: Problem, root: str, source: bytes | object) -> InvalidInput:
-    """``problem`` found in the resource at ``root``; ``source`` is its raw form."""
+def invalid(problem: Problem, root: str, raw: bytes) -> InvalidInput:
+    """``problem`` found in the resource at ``root`` of the document ``raw``."""
     expression = problem.expression(root)
-    raw = source if isinstance(source, bytes) else orjson.dumps(source)
     return InvalidInput(f"{expression}: {problem.message}", expression, raw, problem.code)
 
 
@@ -45,10 +42,8 @@ def ignore(out: Ingested, res: Json, rtype: str, reason: str) -> None:
     out.ignored.append(IgnoredResource(rtype, own_id(res), reason))
 
 
-def resource_into(
-    out: Ingested, res: Json, rtype: str, ctx: Ctx, root: str, source: bytes | object
-) -> None:
-    """Add what ``res`` (located at ``root``) yields to ``out``."""
+def resource_into(out: Ingested, res: Json, rtype: str, ctx: Ctx, root: str, raw: bytes) -> None:
+    """Add what ``res`` (located at ``root`` of the document ``raw``) yields to ``out``."""
     handler = HANDLERS.get(rtype)
     if handler is None:
         ignore(out, res, rtype, f"{rtype}: not a resource type the pipeline reads")
@@ -57,7 +52,7 @@ def resource_into(
         enter(ctx, res)
         result = handler(res, ctx)
     except Problem as p:
-        out.errors.append(invalid(p, root, source))
+        out.error(invalid(p, root, raw))
         return
     if isinstance(result, str):
         ignore(out, res, rtype, result)

@@ -24,6 +24,7 @@ import orjson
 
 from schemas.inbound.dupkeys import may_repeat_keys, repeated_key
 from schemas.inbound.problem import show
+from schemas.inbound.types import Cut
 
 _BOM = b"\xef\xbb\xbf"
 _COUNT_BELOW = 2048  # larger documents nearly always have more brackets than the limit
@@ -42,8 +43,9 @@ class DocumentProblem(Exception):
 
 def parse_document(raw: bytes, max_bytes: int, max_depth: int) -> object:
     if len(raw) > max_bytes:
+        size = raw.size if isinstance(raw, Cut) else len(raw)  # a Cut: only its head was read
         raise DocumentProblem(
-            f"the document is {len(raw)} bytes, over the {max_bytes}-byte limit", "too-long"
+            f"the document is {size} bytes, over the {max_bytes}-byte limit", "too-long"
         )
     if raw.startswith(_BOM):  # RFC 8259 §8.1: a parser may ignore a byte order mark
         raw = raw[3:]

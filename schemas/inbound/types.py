@@ -15,6 +15,20 @@ class Limits:
     max_depth: int = 64
 
 
+class Cut(bytes):
+    """The first bytes of a document its reader did not hold whole because it is over the
+    size limit (``carepath replay`` reads lines in chunks); ``size`` is the whole length.
+    Ingest refuses it by that length; a dead letter keeps the bytes, cut at the limit."""
+
+    size: int
+
+    @classmethod
+    def of(cls, head: bytes, size: int) -> Cut:
+        cut = cls(head)
+        cut.size = size
+        return cut
+
+
 @dataclass(frozen=True, slots=True)
 class InvalidInput:
     """One problem → one dead-letter record (contract §6)."""
@@ -25,7 +39,8 @@ class InvalidInput:
     #: FHIRPath-like location (``Bundle.entry[2].resource.subject``); ``None`` for
     #: document-level problems (not UTF-8, not JSON, too big…)
     expression: str | None
-    #: the offending document, or the offending Bundle entry re-serialized
+    #: the original document as it came (a Bundle entry's problem too: its dead letter
+    #: carries the document, never a re-serialized entry)
     raw: bytes
     #: FHIR issue-type code for the OperationOutcome: ``structure`` (unparseable or wrong
     #: JSON type), ``required``, ``value``, ``too-long``, ``too-costly``, ``exception``
@@ -47,6 +62,11 @@ class IgnoredResource:
     reason: str
 
 
+#: Problems of one document kept in detail (its dead letter lists at most this many); the
+#: rest are counted: a 200 KB Bundle of 100,000 bad entries costs 100 records' worth.
+MAX_LISTED = 100
+
+
 @dataclass(slots=True)
 class Ingested:
     """What one inbound document yields."""
@@ -55,5 +75,15 @@ class Ingested:
     events: list[Event] = field(default_factory=list)
     #: resources that are valid FHIR but none of the recognized kinds (contract §3)
     ignored: list[IgnoredResource] = field(default_factory=list)
-    #: each becomes one dead letter
+    #: its problems, the first :data:`MAX_LISTED` (all go into the document's one dead
+    #: letter)
     errors: list[InvalidInput] = field(default_factory=list)
+    #: problems found beyond those (counted only)
+    unlisted: int = 0
+
+    def error(self, err: InvalidInput) -> None:
+        """Record a problem (kept while fewer than :data:`MAX_LISTED` are, else counted)."""
+        if len(self.errors) < MAX_LISTED:
+            self.errors.append(err)
+        else:
+            self.unlisted += 1

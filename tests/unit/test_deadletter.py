@@ -104,3 +104,60 @@ def test_cut_binary_is_base64_of_the_cut() -> None:
     rec = dead_letter_record(("too big", None), raw, SOURCE, AT, max_bytes=8)
     assert rec["raw_encoding"] == "base64"
     assert base64.b64decode(str(rec["raw"])) == b"\xff" * 8
+
+
+# -- one record per document (issue 11) ---------------------------------------------------
+def test_one_record_lists_every_problem_of_a_document() -> None:
+    from pipeline.outputs import Rejected
+    from schemas.deadletter import document_record
+
+    doc = (
+        b'{"resourceType":"Bundle","type":"collection","entry":['
+        + b'1,{"resource":'
+        + OBS.replace(b"31", b"29")
+        + b"}]}"
+    )
+    found = ingest(doc).errors
+    refused = Rejected(
+        "Task/t#1", "Task.status: completed → accepted is not allowed", "Task.status"
+    )
+    rec = document_record([*found, refused, ("internal error while processing: X", None)],
+                          doc, SOURCE, AT)  # fmt: skip
+    issues = rec["error"]["issue"]  # type: ignore[index]
+    assert [(i["code"], i.get("expression")) for i in issues] == [
+        ("structure", ["Bundle.entry[0]"]),
+        ("value", ["Bundle.entry[1].resource.valueInteger"]),
+        ("business-rule", ["Task.status"]),
+        ("exception", None),
+    ]
+    assert rec["raw"] == doc.decode()  # the document as it came, not an entry
+    OperationOutcome.model_validate(rec["error"])
+
+
+def test_a_record_lists_100_problems_and_counts_the_rest() -> None:
+    from schemas.deadletter import MAX_ISSUES, document_record
+    from schemas.inbound.types import MAX_LISTED
+
+    raw = (
+        b'{"resourceType":"Bundle","type":"collection","entry":[' + b",".join([b"1"] * 250) + b"]}"
+    )
+    ing = ingest(raw)
+    assert len(ing.errors) == MAX_LISTED == MAX_ISSUES and ing.unlisted == 150
+    rec = document_record(ing.errors, raw, SOURCE, AT, unlisted=ing.unlisted)
+    issues = rec["error"]["issue"]  # type: ignore[index]
+    assert len(issues) == 101 and issues[99]["expression"] == ["Bundle.entry[99]"]
+    assert issues[100] == {
+        "severity": "information",
+        "code": "informational",
+        "diagnostics": "and 150 more problems in this document (the first 100 are listed)",
+    }
+    OperationOutcome.model_validate(rec["error"])
+    many = document_record([("x", None)] * 130, b"{}", SOURCE, AT)
+    assert many["error"]["issue"][-1]["diagnostics"].startswith("and 30 more problems")  # type: ignore[index]
+
+
+def test_long_diagnostics_are_cut() -> None:
+    from schemas.deadletter import MAX_DIAGNOSTICS
+
+    first = issue(dead_letter_record(("y" * 5000, None), b"{}", SOURCE, AT))
+    assert len(first["diagnostics"]) == MAX_DIAGNOSTICS and first["diagnostics"].endswith("…")

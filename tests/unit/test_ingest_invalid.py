@@ -375,18 +375,21 @@ def test_message_bundle_without_usable_header_or_focus(doc: Doc, diagnostics: st
     assert orjson.loads(err.raw) == doc  # the whole message is the dead letter
 
 
-def test_collection_entry_error_dead_letters_only_that_entry() -> None:
+def test_collection_entry_error_invalidates_only_that_entry() -> None:
+    """The other entries still give their events; every problem carries the document as it
+    came (its one dead letter lists them all), never the entry re-serialized."""
     bad = observation(id="bad", valueInteger=31)
     doc = collection(observation(id="ok"), bad)
     doc["entry"].append("not an entry")
-    out = run(doc)
+    raw = orjson.dumps(doc)
+    out = run(raw)
     assert [e.ref for e in out.events] == ["Observation/ok"]
     first, second = out.errors
     assert first.diagnostics == (
         "Bundle.entry[1].resource.valueInteger: 31 is outside 0–27 for PHQ-9 total"
     )
     assert first.expression == "Bundle.entry[1].resource.valueInteger"
-    assert orjson.loads(first.raw) == {"fullUrl": "urn:uuid:e1", "resource": bad}
+    assert first.raw is raw and second.raw is raw
     assert second.diagnostics == "Bundle.entry[2]: expected an entry object, got 'not an entry'"
 
 
