@@ -17,7 +17,9 @@ Groups:
   documents over the size limit, and large ones just under it that are invalid;
 - ``tasks``: valid events that make the pipeline emit Tasks (their ids computed by
   running the engine), then status updates the Task state machine forbids, interleaved
-  with legal ones.
+  with legal ones;
+- ``limits`` (issue 11): sentinel and far-future dates in every time field, duplicate
+  JSON keys, a Bundle of 100,000 bad entries (one record), a valid 1 MiB document.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import orjson
 
 from tests.hostile.cases_bytes import byte_cases
 from tests.hostile.cases_fields import field_cases
+from tests.hostile.cases_limits import limit_cases
 from tests.hostile.cases_tasks import task_cases
 from tests.hostile.cases_values import value_cases
 
@@ -40,6 +43,7 @@ GROUPS = {
     "values": value_cases,
     "bytes": byte_cases,
     "tasks": task_cases,
+    "limits": limit_cases,
 }
 
 
