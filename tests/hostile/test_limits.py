@@ -10,21 +10,27 @@ import os
 import stat
 import tracemalloc
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
 
 from agents.cli import main
+from agents.engine import Engine
 from agents.replay import read_lines
+from pipeline.config import DEFAULT_RULES
+from pipeline.outputs import TaskRecord
 from schemas.inbound.types import Cut
+from schemas.ingest import DEFAULT_BASE, Limits
 from tests.hostile.cases_limits import limit_cases
+from tests.hostile.cases_tasks import setup_events, task_update
 from tests.hostile.templates import template
 
 UNTIL = "2026-12-31T00:00:00Z"
 VALID = orjson.dumps(template("obs"))
 
 
-def _replay(tmp: Path, *lines: bytes, until: str = UNTIL) -> tuple[list[dict], bytes, str]:  # type: ignore[type-arg]
+def _replay(tmp: Path, *lines: bytes, until: str = UNTIL) -> tuple[list[Any], bytes, str]:
     src, out, dlq = tmp / "in.ndjson", tmp / "out.ndjson", tmp / "dlq.ndjson"
     with open(src, "wb") as f:
         for ln in lines:
@@ -139,16 +145,22 @@ def test_the_100k_entry_bundle_is_one_bounded_record(tmp_path: Path) -> None:
 
 
 def test_problems_of_several_stages_make_one_record(tmp_path: Path) -> None:
-    """A collection with a bad entry and an update of a Task the core refuses."""
+    """A collection with a bad entry (the boundary's problem) and an update of a Task the
+    state machine refuses (the core's): one record with both, and the document as raw."""
+    engine = Engine(DEFAULT_RULES, Limits(), DEFAULT_BASE)
+    found = [o for raw in setup_events() for o in engine.feed(raw).outputs]
+    referral = next(o.id for o in found if isinstance(o, TaskRecord) and o.code == "fulfill")
     bad = {**template("obs"), "id": "hx-bad", "valueInteger": 99}
-    doc = {**template("collection"), "entry": [*template("collection")["entry"],
-                                               {"resource": bad}]}  # fmt: skip
-    dead, _, _ = _replay(tmp_path, orjson.dumps(doc))
+    illegal = orjson.loads(task_update(referral, "completed", 0))
+    doc = {**template("collection"), "entry": [{"resource": bad}, {"resource": illegal}]}
+    dead, _, _ = _replay(tmp_path, *setup_events(), orjson.dumps(doc))
     [record] = dead
-    assert [i["expression"] for i in record["error"]["issue"]] == [
-        ["Bundle.entry[2].resource.valueInteger"]
-    ]
-    assert orjson.loads(record["raw"]) == doc
+    issues = record["error"]["issue"]
+    assert [(i["code"], i["expression"]) for i in issues] == [
+        ("value", ["Bundle.entry[0].resource.valueInteger"]),
+        ("business-rule", ["Task.status"]),
+    ], issues
+    assert orjson.loads(record["raw"]) == doc and record["source"]["line"] == 4
 
 
 def test_files_with_patient_data_are_private(tmp_path: Path) -> None:
