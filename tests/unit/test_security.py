@@ -321,12 +321,9 @@ def test_secure_server_properties(tls: Path) -> None:
 
 def test_ports_of_plain_and_secure_brokers() -> None:
     assert broker._ports({"port": 1, "controller_port": 2}) == [1, 2]
-    assert broker._ports({"port": 1, "controller_port": 2, "secure": True, "internal_port": 3}) == [
-        1,
-        2,
-        3,
-    ]
-    assert broker._probe_address({"port": 1, "secure": True, "internal_port": 3}) == "127.0.0.1:3"
+    secure = {"port": 1, "controller_port": 2, "secure": True, "internal_port": 3}
+    assert broker._ports(secure) == [1, 2, 3]
+    assert broker._probe_address(secure) == "127.0.0.1:3"
     assert broker._probe_address({"port": 1}) == "localhost:1"
 
 
