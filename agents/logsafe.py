@@ -7,7 +7,10 @@ Tasks and dead letters. :func:`install` wraps the log record factory so that a r
 those libraries keeps only plain arguments (text, numbers, and containers of them): bytes
 become ``<N bytes>`` and any other object its type name (``<FetchResponse_v11>``). What
 their debug lines are for (topics, partitions, offsets, hosts, timings) remains. Our own
-lines (``carepath.*``) name only topics, partitions, offsets, event ids and rule ids.
+lines (``carepath.*``) name only topics, partitions, offsets, event ids and rule ids, and
+an event id only through :func:`event_label`: a message Bundle without ``Bundle.id`` is
+identified by its ``identifier.value`` (contract §7), which may be an MRN or an account
+number, so such an id is logged as a hash.
 
 Installed by every ``carepath`` command (``agents.cli.main``) before anything logs.
 """
@@ -15,10 +18,29 @@ Installed by every ``carepath`` command (``agents.cli.main``) before anything lo
 from __future__ import annotations
 
 import logging
+import re
+from hashlib import blake2b
 from typing import Any
 
 LIBRARIES = ("aiokafka", "kafka", "faust", "mode")
 _PLAIN = (str, int, float, bool, type(None))
+#: Event ids the boundary builds from resource types, FHIR ids and content hashes (contract
+#: §7): ``Type/id``, ``Type/id/_history/v``, ``Type/id#hash``, ``Type#hash``, a death's
+#: ``…/death``. Anything else is an ``identifier.value``.
+_OWN_ID = re.compile(
+    r"[A-Z][A-Za-z]{1,63}(?:/[A-Za-z0-9\-.]{1,64}(?:/_history/[A-Za-z0-9\-.]{1,64})?)?"
+    r"(?:#[0-9a-f]{16})?(?:/death)?"
+)
+
+
+def event_label(event_id: str) -> str:
+    """``event_id`` for a log line: as it is when the boundary built it from a resource
+    type, id, version or content hash; else (an ``identifier.value``) ``identifier#`` and
+    16 hex digits of its hash, the same for the same id, never the value."""
+    if ("/" in event_id or "#" in event_id) and _OWN_ID.fullmatch(event_id):
+        return event_id
+    digest = blake2b(event_id.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
+    return f"identifier#{digest}"
 
 
 def install() -> None:

@@ -22,6 +22,7 @@ import orjson
 import pytest
 
 from agents.cli import main
+from tests.hostile.templates import template
 from tests.integration.worker import running_worker
 from tests.scenarios.runner import CASES, resolve_updates
 
@@ -53,11 +54,25 @@ def _patients() -> list[str]:
     return sorted(keys)
 
 
+def identified_message(i: int, key: str) -> bytes:
+    """A valid discharge message without ``Bundle.id``: its ``identifier.value`` (an
+    account-number-like string) is its event id (contract §7), which no log line may hold
+    (issue 11: the worker's debug log printed it)."""
+    doc = template("message")
+    del doc["id"]
+    doc["identifier"] = {"system": "https://adt.example.org/msg", "value": f"ACCT-QZ{i:03d}-55"}
+    doc["entry"][1]["resource"]["id"] = f"hx-msg-enc-{i}"
+    doc["entry"][2]["resource"]["id"] = key
+    return orjson.dumps(doc)
+
+
 def named_documents() -> list[bytes]:
-    """Per scenario patient, a collection with a named Patient and an MRN, and an invalid
-    message Bundle that carries the same (its raw text is in the dead letter)."""
+    """Per scenario patient, a collection with a named Patient and an MRN, an invalid
+    message Bundle that carries the same (its raw text is in the dead letter), and a valid
+    message identified by ``identifier.value`` only."""
     docs = []
     for i, key in enumerate(_patients()):
+        docs.append(identified_message(i, key))
         patient = {
             "resourceType": "Patient",
             "id": key,
@@ -108,8 +123,6 @@ def forbidden(files: list[Path], out: bytes, dlq: bytes) -> set[str]:
     def scan(value: Any) -> None:
         if isinstance(value, dict):
             for k, v in value.items():
-                if k == "identifier" and value.get("resourceType") == "Bundle":
-                    continue  # a message's own id: it is the event id logs may name
                 if k == "identifier" and str(_system(v)).endswith("/patient-key"):
                     continue  # the pipeline's own patient key (a Task update echoes it)
                 if k in ("identifier", "name", "telecom", "note", "owner") and v:
@@ -128,7 +141,7 @@ def forbidden(files: list[Path], out: bytes, dlq: bytes) -> set[str]:
         found.add(doc.get("description", "") or "")
         found.add((doc.get("statusReason") or {}).get("text", ""))
     for ln in dlq.splitlines():
-        found.add(orjson.loads(ln)["error"]["issue"][0]["diagnostics"])
+        found.update(i["diagnostics"] for i in orjson.loads(ln)["error"]["issue"])
     found.discard("")
     found -= {"https://ehr.example.org/mrn", "https://adt.example.org/mrn"}  # systems, not data
     return {s for s in found if not s.startswith(("http://", "https://"))}
@@ -243,3 +256,24 @@ def test_library_records_keep_only_plain_arguments() -> None:
         "faust.transport.drivers.aiokafka DEBUG got '<object>'",
         "carepath.agents DEBUG emitted Task/1 rule C-FOLLOWUP",
     ]
+
+
+def test_event_labels_never_hold_an_identifier_value() -> None:
+    """What the worker logs for an event id (agents.logsafe.event_label): the boundary's own
+    ids as they are, an identifier.value as a hash."""
+    from agents.logsafe import event_label
+    from schemas.ingest import ingest
+
+    own = [
+        "Bundle/msg-1",
+        "Observation/o1/_history/2",
+        "Encounter/e1#0123456789abcdef",
+        "Bundle#0123456789abcdef",
+        "Patient/p1/_history/3/death",
+    ]
+    assert [event_label(i) for i in own] == own
+    for value in ("ACCT-QZ003-55", "MRN12345", "urn:oid:1.2.3|7", "Patient/x y", "ABC"):
+        label = event_label(value)
+        assert value not in label and label.startswith("identifier#") and len(label) == 27
+    [event] = ingest(identified_message(1, "s01")).events
+    assert event_label(event.event_id) == event_label("ACCT-QZ001-55") != "ACCT-QZ001-55"
