@@ -1,6 +1,7 @@
 """Property: mutated valid documents through ``Engine.feed`` (what ``carepath replay`` runs):
 nothing escapes, every document is accounted for, and it dead-letters exactly when it has
-errors, with one record per error and nothing applied from a refused atomic document.
+errors, with one record per document listing them and nothing applied from a refused atomic
+document.
 
 Extends ``test_ingest_property`` (same seeds and structural mutations, ingest alone) with:
 the engine after it, patients whose Tasks the pipeline has emitted (so mutated Task
@@ -47,6 +48,16 @@ def _emitted() -> tuple[dict[str, PatientState], list[dict[str, Any]]]:
 
 
 STATES, UPDATES = _emitted()
+
+
+def _referral() -> str:
+    """The id of the referral Task of the setup (requested: ``completed`` is refused)."""
+    engine = Engine(DEFAULT_RULES, LIMITS, DEFAULT_BASE)
+    found = [o for raw in setup_events() for o in engine.feed(raw).outputs]
+    return next(o.id for o in found if isinstance(o, TaskRecord) and o.code == "fulfill")
+
+
+REFUSABLE = _referral()
 ALL_SEEDS: list[Any] = [*SEEDS, *UPDATES, *(template(n) for n in names())]
 
 
@@ -159,3 +170,34 @@ def test_seeds_are_valid() -> None:
     for seed in ALL_SEEDS:
         assert ingest(orjson.dumps(seed)).errors == [], seed
     assert PATIENT in STATES and len(UPDATES) == 6
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(["bad", "good", "junk", "refused"]), max_size=260))
+def test_a_collection_is_at_most_one_bounded_record(kinds: list[str]) -> None:
+    """Whatever a collection mixes (entries that are no objects, invalid resources, valid
+    ones, Task updates the state machine refuses), it yields its valid events and at most
+    one record, of at most 101 issues, whose raw is the document."""
+    engine = Engine(DEFAULT_RULES, LIMITS, DEFAULT_BASE)
+    engine.states = dict(STATES)
+    bad = {**template("obs"), "valueInteger": 99}
+    refused = orjson.loads(task_update(REFUSABLE, "completed", 0))
+    entries: list[Any] = []
+    for i, kind in enumerate(kinds):
+        if kind == "junk":
+            entries.append(i)
+        elif kind == "refused":
+            entries.append({"resource": {**refused, "meta": {"versionId": f"v{i}"}}})
+        else:
+            res = bad if kind == "bad" else template("obs")
+            entries.append({"resource": {**res, "id": f"o{i}"}})
+    raw = orjson.dumps({"resourceType": "Bundle", "type": "collection", "entry": entries})
+    result = engine.feed(raw)
+    problems = len(result.errors) + result.unlisted
+    assert problems == sum(k != "good" for k in kinds)
+    if not problems:
+        return
+    record = dead_letter(result.errors, raw, {"file": "-", "line": 1}, LIMITS, result.unlisted)
+    issues = record["error"]["issue"]  # type: ignore[index]
+    assert len(issues) == min(problems, 100) + (problems > 100)
+    assert record["raw"] == raw.decode() and len(orjson.dumps(record)) < len(raw) + 40_000

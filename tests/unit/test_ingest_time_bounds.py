@@ -6,10 +6,12 @@ nothing raises, nothing reaches the core."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pipeline.config import parse_rules
 from schemas.timeparse import Frame, frame_of, parse_time
@@ -213,3 +215,53 @@ def test_time_section_is_checked() -> None:
         data: dict[str, Any] = {"time": bad}
         with pytest.raises(RulesFileError, match=msg):
             parse_rules(data, "r.toml")
+
+
+# -- property: any time string in any time field ------------------------------------------
+TIMES = st.one_of(
+    st.sampled_from(SENTINELS),
+    st.builds(
+        "{:04d}-{:02d}-{:02d}{}".format,
+        st.integers(1, 9999),
+        st.integers(1, 12),
+        st.integers(1, 28),
+        st.one_of(
+            st.just(""),
+            st.builds(
+                "T{:02d}:{:02d}:{:02d}{}".format,
+                st.integers(0, 23),
+                st.integers(0, 59),
+                st.integers(0, 59),
+                st.sampled_from(["Z", "+14:00", "-12:00", "+05:30", ".999999Z"]),
+            ),
+        ),
+    ),
+)
+REFERENCES = st.one_of(
+    st.none(), st.datetimes(datetime(1900, 1, 1), datetime(2199, 12, 31), timezones=st.just(UTC))
+)
+ZONES = st.sampled_from(["UTC", "Pacific/Kiritimati", "Pacific/Pago_Pago", "America/New_York"])
+
+
+@settings(max_examples=800, deadline=None)
+@given(st.sampled_from(FIELDS), TIMES, REFERENCES, ZONES, st.integers(0, 400))
+def test_any_time_is_an_event_in_the_frame_or_one_error_naming_the_field(
+    field: tuple[str, Callable[[str], Doc], str],
+    value: str,
+    reference: datetime | None,
+    zone: str,
+    horizon: int,
+) -> None:
+    name, build, where = field
+    rules = parse_rules({"site": {"timezone": zone}, "time": {"horizon_days": horizon}})
+    out = run(build(value), rules=rules, reference=reference)  # never raises
+    latest = datetime(2200, 1, 1, tzinfo=UTC)
+    if reference is not None:
+        latest = min(latest, reference + timedelta(days=horizon, microseconds=1))
+    for event in out.events:
+        assert datetime(1900, 1, 1, tzinfo=UTC) <= event.time < latest, (name, value)
+    for err in out.errors:
+        assert err.code != "exception", err.diagnostics
+        assert err.expression is not None and err.diagnostics.startswith(f"{err.expression}: ")
+    if any(e.expression == where for e in out.errors):
+        assert out.events == []
