@@ -7,6 +7,7 @@ same ``ingest`` and ``decide``/``advance`` functions one message at a time.
 from __future__ import annotations
 
 import gc
+import logging
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -19,6 +20,8 @@ from pipeline.events import KIND
 from pipeline.outputs import Output, Rejected
 from pipeline.state import PatientState
 from schemas.ingest import Ingested, InvalidInput, Limits, ingest
+
+log = logging.getLogger("carepath.replay")
 
 
 @dataclass(slots=True)
@@ -43,6 +46,8 @@ class Stats:
     dead_letters: int = 0
     problems: int = 0
     outputs: int = 0
+    #: patients a tick could not advance (an internal error; they keep their state)
+    tick_failures: int = 0
 
     def summary(self) -> str:
         kinds = ", ".join(f"{k} {n}" for k, n in sorted(self.events.items())) or "none"
@@ -66,6 +71,12 @@ class Result:
     ignored: list[Ignored] = field(default_factory=list)
     #: problems the boundary counted without keeping them (``Ingested.unlisted``)
     unlisted: int = 0
+
+
+def _internal(event_id: str, error: Exception) -> Rejected:
+    """An event ``decide`` raised on: a dead letter of its document (the type only: an
+    exception's message may quote clinical values)."""
+    return Rejected(event_id, f"internal error while applying an event: {type(error).__name__}", "")
 
 
 #: ``freeze_every`` for batch replays (``carepath replay``, ``carepath bench``).
@@ -121,7 +132,11 @@ class Engine:
             skipped.append(Ignored(item.resource_type, item.id, item.reason))
         for event in ing.events:
             key = event.patient
-            step: Step = decide(states.get(key), event, rules)
+            try:
+                step: Step = decide(states.get(key), event, rules)
+            except Exception as e:  # a bug must not stop the replay (DESIGN.md convention 8)
+                errors.append(_internal(event.event_id, e))
+                continue
             states[key] = step.state
             kinds[KIND[type(event)]] += 1
             duplicates += step.duplicate
@@ -151,7 +166,12 @@ class Engine:
         """Move every patient's clock (or the given ones') to ``now``, in key order."""
         outputs: list[Output] = []
         for key in sorted(self.states if patients is None else patients):
-            step = advance(self.states[key], now, self.rules)
+            try:
+                step = advance(self.states[key], now, self.rules)
+            except Exception as e:  # one patient's bug must not stop the others' tick
+                self.stats.tick_failures += 1
+                log.error("unexpected %s while advancing a patient's clock", type(e).__name__)
+                continue
             self.states[key] = step.state
             outputs.extend(step.outputs)
         self.stats.outputs += len(outputs)

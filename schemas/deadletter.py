@@ -94,10 +94,11 @@ def dead_letter_record(
 def _issue(problem: Problem, code: str | None) -> dict[str, object]:
     if isinstance(problem, InvalidInput):
         diagnostics, expression, kind = problem.diagnostics, problem.expression, problem.code
-    elif isinstance(problem, Rejected):
-        diagnostics, expression, kind = problem.diagnostics, problem.expression, "business-rule"
     else:
-        diagnostics, expression = problem
+        if isinstance(problem, Rejected):
+            diagnostics, expression = problem.diagnostics, problem.expression
+        else:
+            diagnostics, expression = problem
         internal = diagnostics.startswith("internal error")
         kind = "exception" if internal else "business-rule"
     if len(diagnostics) > MAX_DIAGNOSTICS:

@@ -208,3 +208,39 @@ def test_the_reference_is_until(tmp_path: Path) -> None:
     with contextlib.redirect_stderr(io.StringIO()) as err:
         assert main(["replay", str(src), "--out", str(out)]) == 0
     assert "0 dead-lettered" in err.getvalue()
+
+
+def test_a_bug_in_the_core_is_a_dead_letter_not_a_crash(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Embedded replay never stops on an exception: ``decide`` raising on one event makes
+    its document a dead letter (the exception type only); a tick that raises for one patient
+    leaves that patient and advances the others."""
+    import agents.engine as engine_module
+
+    real_decide, real_advance = engine_module.decide, engine_module.advance
+
+    def decide(state: Any, event: Any, rules: Any) -> Any:
+        if event.ref == "Observation/hx-boom":
+            raise ZeroDivisionError("a message that quotes 14")
+        return real_decide(state, event, rules)
+
+    def advance(state: Any, now: Any, rules: Any) -> Any:
+        if state.patient == "s05":
+            raise KeyError("s05")
+        return real_advance(state, now, rules)
+
+    monkeypatch.setattr(engine_module, "decide", decide)
+    monkeypatch.setattr(engine_module, "advance", advance)
+    boom = orjson.dumps({**template("obs"), "id": "hx-boom"})
+    dead, out, _ = _replay(tmp_path, *setup_events(), boom, VALID)
+    [record] = dead
+    [issue] = record["error"]["issue"]
+    assert issue == {
+        "severity": "error",
+        "code": "exception",
+        "diagnostics": "internal error while applying an event: ZeroDivisionError",
+    }
+    assert record["source"]["line"] == 4 and "14" not in issue["diagnostics"]
+    assert out  # the other patients' outputs and tick
+    assert "unexpected KeyError while advancing a patient's clock" in caplog.text
