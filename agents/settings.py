@@ -14,6 +14,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from schemas.outbound import DEFAULT_BASE
 
+#: Room for a record's key, headers and batch framing above its value (issue 11).
+MESSAGE_HEADROOM = 64 * 1024
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CAREPATH_", frozen=True, extra="ignore")
@@ -112,6 +115,22 @@ class Settings(BaseSettings):
     def bootstrap(self) -> str:
         """``host:port`` list for plain Kafka clients (without the ``kafka://`` scheme)."""
         return ",".join(b.split("://", 1)[-1] for b in self.broker.split(";"))
+
+    @property
+    def inbound_message_bytes(self) -> int:
+        """The largest ``care.inbound`` record producers and the topic must take: a document
+        at the size limit (``max_bytes``) with its key, headers and framing, so what
+        embedded replay accepts Kafka accepts too (issue 11). Producers' max request size
+        and the topic's ``max.message.bytes``."""
+        return self.max_bytes + MESSAGE_HEADROOM
+
+    @property
+    def deadletter_message_bytes(self) -> int:
+        """The largest dead-letter record: it quotes the document (JSON escapes; base64 is
+        4/3), so twice the size limit plus headroom keeps the raw of a document at the limit
+        whole in the usual case (``schemas.deadletter.fitted`` cuts it otherwise). The
+        producer's max request size for ``care.deadletter`` and its ``max.message.bytes``."""
+        return 2 * self.max_bytes + MESSAGE_HEADROOM
 
 
 def settings_problem(error: ValidationError) -> str:
