@@ -15,13 +15,15 @@ A message can fail in two ways:
   process dies). A restarted worker reads the notes: a unit that was in flight when the
   worker stopped twice is not run a third time; the agent dead-letters it and goes on.
 
-A unit is a message (topic, partition, a hash of its bytes), or one patient's part of a
-tick (the same with a hash of the patient key), so that one patient who stops a tick does
-not hold back the patients filed with it. Units are told apart by content, not offset: when
-the worker stops, the ingest agent's last documents are usually not committed yet, so the
-restarted worker publishes the poison event again at a new offset of ``care.events``; by
-its bytes it is the same unit and is not given two more chances. The file holds hashes and
-positions only, no identifiers.
+A unit is a message, or one patient's part of a tick (so that one patient who stops a
+tick does not hold back the patients filed with it). A message is known by its bytes and
+its origin: for an event, the ``care.inbound`` record it was read from (header
+``carepath-inbound``), else its own position. When the worker stops, the ingest agent's
+last documents are usually not committed yet, so the restarted worker publishes the poison
+event again at a new offset of ``care.events``: by its origin and bytes it is the same unit,
+is not given two more chances, and once dead-lettered its copies are skipped (logged), so
+the document gets one dead letter. The last ``REMEMBERED`` dead-lettered units are kept in
+the file too. The file holds hashes and positions only, no identifiers.
 """
 
 from __future__ import annotations
@@ -44,18 +46,22 @@ ATTEMPTS = 2
 SLOT = 512
 #: The flight recorder's slots: one per agent.
 INGEST, TRANSITIONS = 0, 1
-#: Poisoned units remembered by a running worker (copies of a poison event are skipped).
-REMEMBERED = 1024
+AGENTS = 2
+#: Dead-lettered units remembered (in the file, after the agents' slots): their copies are
+#: skipped.
+REMEMBERED = 64
 
-Unit = tuple[str, int, str, str]  # topic, partition, hash of the bytes, hash of the patient
+Unit = tuple[str, int, str, str]  # topic, partition, hash of origin and bytes, of the patient
 
 
 def digest(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=12).hexdigest()
 
 
-def unit_of(topic: str, partition: int, value: bytes, patient: bytes = b"") -> Unit:
-    return (topic, partition, digest(value), digest(patient) if patient else "")
+def unit_of(topic: str, partition: int, origin: bytes, value: bytes, patient: bytes = b"") -> Unit:
+    """The unit of a message of ``topic``/``partition`` from ``origin`` (where its document
+    was read), with bytes ``value``; with ``patient``, that patient's part of it."""
+    return (topic, partition, digest(origin + b"\0" + value), digest(patient) if patient else "")
 
 
 class FlightRecorder:
@@ -64,28 +70,30 @@ class FlightRecorder:
     ``path`` ``None`` keeps the notes in memory only (a process that never restarts).
     """
 
-    def __init__(self, path: Path | None, slots: int = 2) -> None:
+    def __init__(self, path: Path | None) -> None:
         self.path = path
         self._fd: int | None = None
         #: units in flight when the process last stopped → how many times in a row
         self.stopped: dict[Unit, int] = {}
-        self.poisoned: OrderedDict[Unit, None] = OrderedDict()
+        #: dead-lettered units → their slot in the file
+        self.poisoned: OrderedDict[Unit, int] = OrderedDict()
         self._blank = b" " * (SLOT - 1) + b"\n"
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-            self._load(os.pread(self._fd, SLOT * slots, 0))
+            self._load(os.pread(self._fd, SLOT * (AGENTS + REMEMBERED), 0))
 
     def _load(self, data: bytes) -> None:
-        for start in range(0, len(data), SLOT):
-            text = data[start : start + SLOT].strip()
-            if not text:
-                continue
+        for slot, start in enumerate(range(0, len(data), SLOT)):
             try:
-                topic, partition, value, patient, stops = orjson.loads(text)
-                self.stopped[(str(topic), int(partition), str(value), str(patient))] = int(stops)
+                topic, partition, value, patient, stops = orjson.loads(data[start : start + SLOT])
+                unit = (str(topic), int(partition), str(value), str(patient))
             except (orjson.JSONDecodeError, TypeError, ValueError):
-                continue  # a torn slot: nothing to go by
+                continue  # blank, or torn: nothing to go by
+            if slot < AGENTS:
+                self.stopped[unit] = int(stops)
+            else:
+                self.poisoned[unit] = slot
         if self.stopped:
             log.warning("the worker stopped while processing %d message(s)", len(self.stopped))
 
@@ -106,11 +114,15 @@ class FlightRecorder:
         self._write(slot, b"")
 
     def poison(self, unit: Unit) -> None:
-        """Remember ``unit`` as dead-lettered, so copies of it are skipped."""
+        """Remember ``unit`` as dead-lettered (in the file too), so copies are skipped."""
         self.stopped.pop(unit, None)
-        self.poisoned[unit] = None
-        if len(self.poisoned) > REMEMBERED:
-            self.poisoned.popitem(last=False)
+        if unit in self.poisoned:
+            return
+        used = set(self.poisoned.values())
+        free = [s for s in range(AGENTS, AGENTS + REMEMBERED) if s not in used]
+        slot = free[0] if free else self.poisoned.popitem(last=False)[1]  # the oldest goes
+        self.poisoned[unit] = slot
+        self._write(slot, orjson.dumps([*unit, 0]))
 
     def is_poisoned(self, unit: Unit) -> bool:
         return unit in self.poisoned

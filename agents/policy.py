@@ -23,7 +23,7 @@ from typing import Any
 
 from agents import headers as hdr
 from agents.kafka_io import RecordReader
-from agents.poison import ATTEMPTS, STOPS, FlightRecorder, unit_of
+from agents.poison import ATTEMPTS, STOPS, FlightRecorder, Unit, unit_of
 from agents.security import aiokafka_kwargs
 from agents.settings import Settings
 from schemas.deadletter import dead_letter_record, fitted
@@ -66,14 +66,18 @@ class ErrorPolicy:
 
     async def guarded(self, event: Any, work: Work, slot: int) -> None:
         """``work(event)`` under the error policy: run again once if it raises, dead-lettered
-        if it raises twice, or if the worker stopped twice while it was in flight."""
+        if it raises twice, or if the worker stopped twice while it was in flight (a copy of
+        a message so dead-lettered is skipped)."""
         msg = event.message
-        unit = unit_of(msg.topic, msg.partition, msg.value or b"")
+        unit = self.unit(msg)
         flight = self._flight()
-        if flight.is_poisoned(unit) or flight.enter(slot, unit) >= STOPS:
-            flight.poison(unit)
+        if flight.is_poisoned(unit):
+            log.warning("%s[%s]@%s is a copy of a dead-lettered message; skipped", *where(msg))
+            return
+        if flight.enter(slot, unit) >= STOPS:
             log.error("%s[%s]@%s stopped the worker twice; dead-lettered", *where(msg))
             await self.dead_letter(event, STOPPED)
+            flight.poison(unit)
             flight.leave(slot)
             return
         failures = await self._attempts(msg, lambda: work(event))
@@ -81,6 +85,15 @@ class ErrorPolicy:
             await self.dead_letter(event, f"internal error while processing: {failures}")
         flight.done(unit)
         flight.leave(slot)
+
+    def unit(self, msg: Any, patient: bytes = b"") -> Unit:
+        """The flight recorder's unit of ``msg`` (or of ``patient``'s part of it): an event
+        is known by the ``care.inbound`` record it was read from, so its copies are one."""
+        origin = hdr.header(msg.headers, hdr.INBOUND) if msg.topic != self.s.topic_inbound else None
+        if not origin:
+            origin = f"{msg.topic}:{msg.partition}:{msg.offset}".encode()
+        value = msg.value if isinstance(msg.value, bytes) else b""
+        return unit_of(msg.topic, msg.partition, origin, value, patient)
 
     async def _attempts(self, msg: Any, work: Callable[[], Awaitable[Any]]) -> str:
         """Run ``work`` up to ``ATTEMPTS`` times until it does not raise; the exception types

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from agents.poison import STOPS, TRANSITIONS, unit_of
+from agents.poison import STOPS, TRANSITIONS
 from agents.policy import StateTooLarge
 from agents.state_store import hour_of
 from pipeline.decide import Step, advance, next_deadline
@@ -60,7 +60,7 @@ class Ticks:
             done = await self._advanced(event, key, now)
             if done is not None:
                 steps.append((key, *done))
-        self._flight().enter(TRANSITIONS, unit_of(msg.topic, partition, msg.value))
+        self._flight().enter(TRANSITIONS, self.unit(msg))  # back to the tick itself
         await self._deliver([out for _, step, _ in steps for out in step.outputs])
         for key, step, value in steps:
             self._store(partition, key, step, None, value)
@@ -72,11 +72,13 @@ class Ticks:
         """One due patient's step to ``now`` and the value to store, under the error policy
         (a unit of its own in the flight recorder); ``None``: nothing to store."""
         msg = event.message
-        unit = unit_of(msg.topic, msg.partition, msg.value, key)
+        unit = self.unit(msg, key)
         flight = self._flight()
-        if flight.is_poisoned(unit) or flight.enter(TRANSITIONS, unit) >= STOPS:
-            flight.poison(unit)
+        if flight.is_poisoned(unit):
+            return None  # dead-lettered before this tick was redelivered
+        if flight.enter(TRANSITIONS, unit) >= STOPS:
             await self.dead_letter(event, STOPPED_TICK, key=key)
+            flight.poison(unit)
             return None
         done: list[tuple[Step, bytes]] = []
         refused: list[str] = []

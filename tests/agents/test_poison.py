@@ -95,7 +95,7 @@ def _diagnostics(rec: dict[str, Any]) -> str:
 # -- the flight recorder ----------------------------------------------------------------------
 def test_notes_survive_a_stop_and_count_consecutive_stops(tmp_path: Path) -> None:
     path = tmp_path / "flight"
-    unit = unit_of("care.events", 3, b'{"kind":"x"}', b"hosp|patient-7")
+    unit = unit_of("care.events", 3, b"care.inbound:0:9", b'{"kind":"x"}', b"hosp|patient-7")
     for stops in range(STOPS + 1):
         recorder = FlightRecorder(path)  # a restarted worker reads the last one's notes
         assert recorder.enter(TRANSITIONS, unit) == stops
@@ -148,19 +148,30 @@ def test_a_message_that_raises_twice_is_dead_lettered_once() -> None:
 
 def test_a_message_that_stopped_the_worker_twice_is_set_aside(tmp_path: Path) -> None:
     path = tmp_path / "flight"
-    poison = b'{"kind":"poison"}'
+    poison, origin = b'{"kind":"poison"}', b"care.inbound:0:3"
+    unit = unit_of("care.events", 0, origin, poison)
     for _ in range(STOPS):  # two workers died with it in flight
-        FlightRecorder(path).enter(TRANSITIONS, unit_of("care.events", 0, poison))
+        FlightRecorder(path).enter(TRANSITIONS, unit)
     h, calls = Harness(FlightRecorder(path)), []
 
     async def work(event: Any) -> None:
         calls.append(event.message.value)
 
-    _guard(h, work, poison)
-    _guard(h, work, poison)  # a copy published again by an uncommitted ingest: set aside too
-    _guard(h, work, b'{"kind":"bystander"}')
-    assert calls == [b'{"kind":"bystander"}']
-    assert [_diagnostics(rec) for _, rec in h.records()] == [STOPPED, STOPPED]
+    def run(value: bytes, origin: bytes | None = None) -> None:
+        headers = [(hdr.INBOUND, origin)] if origin else []
+        asyncio.run(h.p.guarded(h.message(value, headers=headers), work, TRANSITIONS))
+
+    run(poison, origin)
+    # a copy the restarted ingest agent published again (its document was not committed):
+    # the same document, skipped, also by the next worker
+    run(poison, origin)
+    h.p.flight = FlightRecorder(path)
+    run(poison, origin)
+    run(poison, b"care.inbound:0:4")  # the same bytes sent again as another document: it runs
+    run(b'{"kind":"bystander"}')
+    assert calls == [poison, b'{"kind":"bystander"}']
+    [(_, rec)] = h.records()
+    assert _diagnostics(rec) == STOPPED
     assert FlightRecorder(path).stopped == {}, "nothing is in flight any more"
 
 
@@ -191,9 +202,9 @@ def test_a_patient_who_stopped_the_worker_twice_is_left_out_of_the_tick(tmp_path
     path = tmp_path / "flight"
     h = Harness(FlightRecorder(path))
     h.feed(_events())
-    tick = encode_event(Tick(time=END))
+    tick, origin = encode_event(Tick(time=END)), f"care.events:0:{h.offset + 1}".encode()
     for _ in range(STOPS):
-        FlightRecorder(path).enter(TRANSITIONS, unit_of("care.events", 0, tick, b"s02"))
+        FlightRecorder(path).enter(TRANSITIONS, unit_of("care.events", 0, origin, tick, b"s02"))
     h.p.flight = FlightRecorder(path)
     h.tick(END)
     assert "follow-up-missed" not in h.task_codes()
