@@ -22,6 +22,7 @@ import faust
 from agents import headers as hdr
 from agents.faust_fixes import apply_faust_fixes
 from agents.headers import source_of
+from agents.logsafe import event_label
 from agents.poison import INGEST, TRANSITIONS
 from agents.policy import ErrorPolicy, StateTooLarge
 from agents.reporting import IgnoredCounts
@@ -42,6 +43,9 @@ log = logging.getLogger("carepath.agents")
 
 #: Seconds between the info lines that count ignored input (only when the count changed).
 IGNORED_LOG_INTERVAL = 60.0
+#: The largest changelog record: the changelog topic Faust creates has the broker's default
+#: ``max.message.bytes`` (1 MB), which the worker's producer limit may exceed.
+CHANGELOG_MESSAGE_BYTES = 1_000_000
 #: Bytes of a changelog record besides its key and value (batch and record framing).
 CHANGELOG_OVERHEAD = 512
 
@@ -81,6 +85,9 @@ def faust_settings(s: Settings) -> dict[str, Any]:
         table_standby_replicas=0,
         stream_buffer_maxsize=4096,
         topic_allow_declare=True,
+        # the largest record the worker writes: a dead letter quoting a document at the size
+        # limit (care.deadletter is created to take it)
+        producer_max_request_size=s.deadletter_message_bytes,
         **faust_kwargs(s),  # TLS and SASL (broker_credentials)
     )
 
@@ -175,8 +182,8 @@ class Pipeline(ErrorPolicy, Ticks):
             )
         for ev in result.events:
             await self.events.send(key=ev.patient.encode(), value=encode_event(ev), headers=headers)
-        for err in result.errors:
-            await self.dead_letter(event, err)
+        if result.errors:  # one record for the document, its problems listed
+            await self.dead_letter(event, result.errors, unlisted=result.unlisted)
 
     # -- transitions ----------------------------------------------------------------------
     async def transition_agent(self, stream: Any) -> None:
@@ -197,18 +204,17 @@ class Pipeline(ErrorPolicy, Ticks):
         try:
             state = await self._caught_up(partition, key)
             step = decide(state, decoded, self.rules)
-            log.debug(
-                "%s %s -> %d outputs", KIND[type(decoded)], decoded.event_id, len(step.outputs)
-            )
+            label = event_label(decoded.event_id)  # never an identifier's value
+            log.debug("%s %s -> %d outputs", KIND[type(decoded)], label, len(step.outputs))
             if step.ignored:
                 self.ignored.add(step.reason)
-                log.debug("ignored %s %s (%s)", KIND[type(decoded)], decoded.event_id, decoded.ref)
+                log.debug("ignored %s %s", KIND[type(decoded)], label)
             await self._commit(partition, key, step, state)
         except StateTooLarge as e:  # the old state is kept, as the core does over its cap
             await self.dead_letter(event, str(e), code="too-long")
             return
         if step.rejected is not None:
-            await self.dead_letter(event, step.rejected.diagnostics, step.rejected.expression)
+            await self.dead_letter(event, step.rejected)
 
     async def _caught_up(self, partition: int, key: bytes) -> PatientState | None:
         """The patient's state, advanced first to a tick that passed the partition since it
@@ -260,7 +266,8 @@ class Pipeline(ErrorPolicy, Ticks):
         :class:`StateTooLarge` when the changelog could not take it (the producer's limit,
         far above the core's cap: a second line of defence, issue 11)."""
         value = self.index.last_tick_marker(partition) + b"\n" + encode_state(step.state)
-        room = self.app.conf.producer_max_request_size - CHANGELOG_OVERHEAD
+        limit = min(self.app.conf.producer_max_request_size, CHANGELOG_MESSAGE_BYTES)
+        room = limit - CHANGELOG_OVERHEAD
         if len(key) + len(value) > room:
             raise StateTooLarge(
                 f"the patient's state would be {len(value)} bytes, over the {room} bytes a "

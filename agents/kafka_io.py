@@ -91,16 +91,21 @@ def partition_of(key: bytes, partitions: list[int]) -> int:
     return int(_PARTITIONER(key, partitions, partitions))
 
 
-def producer(bootstrap: Target) -> KafkaProducer:
-    return KafkaProducer(**client_kwargs(bootstrap), acks="all", linger_ms=5)
+def producer(bootstrap: Target, max_request_size: int | None = None) -> KafkaProducer:
+    """``max_request_size``: the largest record it sends (kafka-python's default: 1 MiB)."""
+    sized = {"max_request_size": max_request_size} if max_request_size else {}
+    return KafkaProducer(**client_kwargs(bootstrap), acks="all", linger_ms=5, **sized)
 
 
 def publish(
-    bootstrap: Target, topic: str, records: Iterable[tuple[bytes | None, bytes, list[Header]]]
+    bootstrap: Target,
+    topic: str,
+    records: Iterable[tuple[bytes | None, bytes, list[Header]]],
+    max_request_size: int | None = None,
 ) -> int:
     """Send every record and wait for them; raise if Kafka refused any (never drop one)."""
     items = list(records)
-    refused = publish_checked(bootstrap, topic, items)
+    refused = publish_checked(bootstrap, topic, items, max_request_size)
     if refused:
         first = min(refused)
         raise KafkaError(
@@ -110,11 +115,14 @@ def publish(
 
 
 def publish_checked(
-    bootstrap: Target, topic: str, records: list[tuple[bytes | None, bytes, list[Header]]]
+    bootstrap: Target,
+    topic: str,
+    records: list[tuple[bytes | None, bytes, list[Header]]],
+    max_request_size: int | None = None,
 ) -> dict[int, str]:
     """Send every record and wait for them: {position: error type} of those Kafka refused
     (a record over the producer's or the topic's size limit, for instance)."""
-    prod = producer(bootstrap)
+    prod = producer(bootstrap, max_request_size)
     refused: dict[int, str] = {}
     futures = []
     try:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import traceback
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,8 +26,8 @@ from agents.kafka_io import RecordReader
 from agents.poison import ATTEMPTS, STOPS, FlightRecorder, Unit, unit_of
 from agents.security import aiokafka_kwargs
 from agents.settings import Settings
-from schemas.deadletter import dead_letter_record, fitted
-from schemas.ingest import InvalidInput, Limits
+from schemas.deadletter import Problem, document_record, fitted
+from schemas.ingest import Limits
 
 log = logging.getLogger("carepath.agents")
 
@@ -119,26 +119,31 @@ class ErrorPolicy:
     async def dead_letter(
         self,
         event: Any,
-        diagnostics: str | InvalidInput,
-        expression: str | None = None,
+        problems: str | Problem | Sequence[Problem],
         *,
+        unlisted: int = 0,
         code: str | None = None,
         key: bytes | None = None,
     ) -> None:
-        """One record about the message's original document (for an event: the
-        ``care.inbound`` record it was read from), keyed as received or by ``key``."""
+        """The one record of the message's problems (a text: an internal error), about its
+        original document (for an event: the ``care.inbound`` record it was read from),
+        keyed as received or by ``key``."""
         msg = event.message
+        if isinstance(problems, str):
+            problems = [(problems, None)]
+        elif not isinstance(problems, list):
+            problems = [problems]  # type: ignore[list-item]
         source, raw = await self._original(msg)
-        err = diagnostics if isinstance(diagnostics, InvalidInput) else (diagnostics, expression)
-        raw_part = diagnostics.raw if isinstance(diagnostics, InvalidInput) else raw
         now = datetime.now(UTC).isoformat()
-        rec = dead_letter_record(err, raw_part, source, now, self.limits.max_bytes, code)
+        rec = document_record(
+            problems, raw, source, now, self.limits.max_bytes, unlisted=unlisted, code=code
+        )
         key = key if key is not None else msg.key
         headers = list(msg.headers or [])
         # the record must fit one message: a quoted raw can be 6 times the document
         room = self.app.conf.producer_max_request_size - 512 - len(key or b"")
         room -= sum(len(k) + len(v) for k, v in headers)
-        value = fitted(rec, raw_part, room)
+        value = fitted(rec, raw, room)
         for wait in DEAD_LETTER_RETRIES:  # a broker that is briefly away: never lose one
             try:
                 await self.deadletter.send(key=key, value=value, headers=headers)

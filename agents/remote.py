@@ -36,11 +36,6 @@ from schemas.ingest import InvalidInput, Limits, ingest
 from schemas.outbound import patient_key_of
 from schemas.wire import encode_event
 
-#: Largest dead-letter record this client publishes (kafka-python's default request limit
-#: is 1 MiB; leave room for the key, the headers and the batch framing).
-_RECORD_LIMIT = 1_000_000
-
-
 Record = tuple[bytes | None, bytes, list[tuple[str, bytes]]]
 
 
@@ -81,7 +76,7 @@ def remote_replay(
         if until is not None:
             headers.append((hdr.REFERENCE, until.isoformat().encode()))
         records.append((key, raw, headers))
-    refused = kafka_io.publish_checked(bootstrap, s.topic_inbound, records)
+    refused = kafka_io.publish_checked(bootstrap, s.topic_inbound, records, s.inbound_message_bytes)
     if refused:
         _dead_letter_refused(bootstrap, s, limits, records, refused, rules)
     sent = len(records) - len(refused)
@@ -142,8 +137,8 @@ def _dead_letter_refused(
         place: dict[str, object] = {"file": path, "line": int(line), "refused_by": s.topic_inbound}
         now = datetime.now(UTC).isoformat()
         rec = dead_letter_record(err, raw, place, now, limits.max_bytes, code)
-        letters.append((key, fitted(rec, raw, _RECORD_LIMIT), headers))
-    kafka_io.publish(bootstrap, s.topic_deadletter, letters)
+        letters.append((key, fitted(rec, raw, s.deadletter_message_bytes - 1024), headers))
+    kafka_io.publish(bootstrap, s.topic_deadletter, letters, s.deadletter_message_bytes)
 
 
 def _write_outputs(bootstrap: Connection, s: Settings, patients: set[bytes], out: str) -> int:

@@ -51,8 +51,14 @@ def run_worker(settings: Settings, rules: RuleConfig | None = None) -> int:
     )
     wanted = {t: n for t in topics} | {settings.topic_inbound: settings.inbound_partitions}
     compacted = {t: dict(COMPACT) for t in (settings.topic_tasks, settings.topic_referrals)}
-    policies = kafka_io.ensure_topics(connection(settings), wanted, configs=compacted)
-    for topic, policy in policies.items():
+    # a document at the size limit, and its dead letter quoting it, go through (issue 11)
+    sized = {
+        settings.topic_inbound: {"max.message.bytes": str(settings.inbound_message_bytes)},
+        settings.topic_deadletter: {"max.message.bytes": str(settings.deadletter_message_bytes)},
+    }
+    policies = kafka_io.ensure_topics(connection(settings), wanted, configs=compacted | sized)
+    for topic in compacted:
+        policy = policies.get(topic)
         if policy != COMPACT["cleanup.policy"]:
             log.warning(
                 "topic %s has cleanup.policy=%s, not compact: the broker may delete Tasks and "
