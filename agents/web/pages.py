@@ -193,19 +193,19 @@ async def worklist(request: Request) -> Response:
     web = web_of(request)
     who = page_user(request)
     q, view, filters = _query(request, who, web)
-    rows, total = web.model.search(q)
-    counts = web.model.counts(q)
-    tabs = []
-    for key, label in VIEWS.items():
-        tq, _, _ = _query(_with(request, view=key), who, web)
-        tabs.append(
-            {
-                "key": key,
-                "label": label,
-                "count": web.model.counts(tq)["total"],
-                "href": "/?" + urlencode({**filters, "view": key, "page": 1}),
-            }
-        )
+    tab_queries = {key: _query(_with(request, view=key), who, web)[0] for key in VIEWS}
+    counts = web.model.summary(q, tab_queries)
+    rows, _ = web.model.search(q, count=False)
+    total = counts["matching"]
+    tabs = [
+        {
+            "key": key,
+            "label": label,
+            "count": counts[f"tab:{key}"],
+            "href": "/?" + urlencode({**filters, "view": key, "page": 1}),
+        }
+        for key, label in VIEWS.items()
+    ]
     page = q.offset // q.limit + 1
     pages = max(1, -(-total // q.limit))
     link = {k: v for k, v in filters.items() if v}

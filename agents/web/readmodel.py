@@ -36,8 +36,14 @@ CREATE TABLE IF NOT EXISTS task (
   business TEXT NOT NULL, priority TEXT NOT NULL, prank INTEGER NOT NULL, due TEXT NOT NULL,
   owner TEXT NOT NULL, rule TEXT NOT NULL, authored TEXT NOT NULL, modified TEXT NOT NULL,
   description TEXT NOT NULL, open INTEGER NOT NULL, version INTEGER NOT NULL,
-  seq INTEGER NOT NULL, doc BLOB NOT NULL);
-CREATE INDEX IF NOT EXISTS task_order ON task(open, prank DESC, due, id);
+  seq INTEGER NOT NULL);
+-- the worklist order, covering every filter column: a page reads the index in order, checks
+-- the filters on the index entry and visits only the rows it shows
+CREATE INDEX IF NOT EXISTS task_order ON task(open, prank DESC, due, id, owner, priority, code,
+  status, business, patient, pid, display, version);
+-- the counts: grouped by owner, covering every filter column
+CREATE INDEX IF NOT EXISTS task_counts ON task(open, owner, due, business, prank, priority, code,
+  status, patient, pid, display);
 CREATE INDEX IF NOT EXISTS task_patient ON task(patient);
 CREATE INDEX IF NOT EXISTS task_pid ON task(pid);
 CREATE INDEX IF NOT EXISTS task_owner ON task(owner, open);
@@ -57,6 +63,10 @@ CREATE TABLE IF NOT EXISTS pending (
   task TEXT PRIMARY KEY, version INTEGER NOT NULL, action TEXT NOT NULL, actor TEXT NOT NULL,
   at TEXT NOT NULL);
 """
+
+
+#: The ``due`` column of a Task without a due time: sorts last, never overdue or today.
+NO_DUE = "9999-12-31T23:59:59Z"
 
 
 def utc_text(dt: datetime) -> str:
@@ -180,7 +190,9 @@ class ReadModel:
     def _task(self, doc: Json) -> int:
         blob = orjson.dumps(doc)
         old = self._db.execute(
-            "SELECT version, doc FROM task WHERE id = ?", (doc["id"],)
+            "SELECT t.version, v.doc FROM task t JOIN task_version v "
+            "ON v.id = t.id AND v.version = t.version WHERE t.id = ?",
+            (doc["id"],),
         ).fetchone()
         if old is not None and old["doc"] == blob:
             return 0  # redelivered: the same version
@@ -197,7 +209,7 @@ class ReadModel:
         modified = str(doc.get("lastModified") or r.authored)
         pid = str((doc.get("for") or {}).get("reference", "")).removeprefix("Patient/")
         self._db.execute(
-            "INSERT OR REPLACE INTO task VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            "INSERT OR REPLACE INTO task VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (
                 r.id,
                 r.patient,
@@ -210,7 +222,7 @@ class ReadModel:
                 r.business_status,
                 r.priority,
                 PRIORITY_RANK.get(r.priority, -1),
-                r.due,
+                r.due or NO_DUE,
                 r.owner,
                 r.rule,
                 r.authored,
@@ -219,7 +231,6 @@ class ReadModel:
                 int(r.status not in TERMINAL),
                 version,
                 seq,
-                blob,
             ),
         )
         self._db.execute(
@@ -301,13 +312,10 @@ class ReadModel:
         elif q.status and q.status != "all":
             clauses.append("status = ?")
             args.append(q.status)
-        if q.unassigned:
-            clauses.append("owner = ''")
-        elif q.owners is not None:
-            if not q.owners:
-                return "0", []
-            clauses.append(f"owner IN ({','.join('?' * len(q.owners))})")
-            args.extend(q.owners)
+        if q.unassigned or q.owners is not None:
+            owner, owner_args = _owner_clause(q)
+            clauses.append(owner)
+            args.extend(owner_args)
         if q.priority:
             clauses.append("priority = ?")
             args.append(q.priority)
@@ -315,7 +323,7 @@ class ReadModel:
             clauses.append("code = ?")
             args.append(q.code)
         if q.overdue:
-            clauses.append("open = 1 AND (business = ? OR (due != '' AND due < ?))")
+            clauses.append("open = 1 AND (business = ? OR due < ?)")
             args.extend([Business.OVERDUE, q.now])
         if q.due_today:
             clauses.append("due >= ? AND due < ?")
@@ -325,11 +333,15 @@ class ReadModel:
             args.extend([q.patient, q.patient, f"%{q.patient}%"])
         return (" AND ".join(clauses) or "1"), args
 
-    def search(self, q: Query) -> tuple[list[TaskView], int]:
-        """The page of Tasks ``q`` asks for, most urgent first, and how many match."""
+    def search(self, q: Query, count: bool = True) -> tuple[list[TaskView], int]:
+        """The page of Tasks ``q`` asks for, most urgent first, and how many match (-1 when
+        not ``count``: :meth:`summary` counts for pages)."""
         where, args = self._where(q)
         with self._lock:
-            total = self._db.execute(f"SELECT count(*) FROM task WHERE {where}", args).fetchone()[0]
+            total = -1
+            if count:
+                sql = f"SELECT count(*) FROM task WHERE {where}"
+                total = self._db.execute(sql, args).fetchone()[0]
             rows = self._db.execute(
                 f"SELECT * FROM task WHERE {where} ORDER BY open DESC, prank DESC, due, id "
                 "LIMIT ? OFFSET ?",
@@ -339,26 +351,43 @@ class ReadModel:
         return views, int(total)
 
     def counts(self, q: Query) -> dict[str, int]:
-        """Counts for the filter bar: open Tasks matching ``q`` (without its own overdue and
-        due-today switches) in total, overdue, due today and stat."""
-        base = Query(**{**_fields(q), "overdue": False, "due_today": False})
+        """Counts for the filter bar (see :meth:`summary`)."""
+        return self.summary(q, {})
+
+    def summary(self, q: Query, tabs: dict[str, Query]) -> dict[str, int]:
+        """Everything a worklist page counts, from one grouped pass over an index: ``matching``
+        (Tasks ``q`` selects), ``total``/``overdue``/``due_today``/``stat`` of ``q``'s view
+        and filters without its overdue and due-today switches, and for each tab (a query
+        that differs from ``q`` only by owner) how many Tasks it would select."""
+        base = Query(**{**_fields(q), "owners": None, "unassigned": False, "overdue": False,
+                        "due_today": False})  # fmt: skip
         where, args = self._where(base)
         sql = (
-            "SELECT count(*), "
-            "sum(open = 1 AND (business = ? OR (due != '' AND due < ?))), "
-            "sum(due >= ? AND due < ?), sum(priority = 'stat' AND open = 1) "
-            f"FROM task WHERE {where}"
+            "SELECT owner, count(*), sum(late), sum(today), sum(late AND today), sum(stat) "
+            "FROM (SELECT owner, open AND (business = ? OR due < ?) AS late, "
+            "due >= ? AND due < ? AS today, open AND prank = 3 AS stat "
+            f"FROM task WHERE {where}) GROUP BY owner"
         )
         with self._lock:
-            row = self._db.execute(
-                sql, [Business.OVERDUE, q.now, q.today[0], q.today[1], *args]
-            ).fetchone()
-        return {
-            "total": int(row[0] or 0),
-            "overdue": int(row[1] or 0),
-            "due_today": int(row[2] or 0),
-            "stat": int(row[3] or 0),
+            groups = self._db.execute(sql, [Business.OVERDUE, q.now, *q.today, *args]).fetchall()
+        # per owner: all, late, today, late and today, stat
+        per = {g[0]: [int(v or 0) for v in g[1:]] for g in groups}
+        pick = {(False, False): 0, (True, False): 1, (False, True): 2, (True, True): 3}[
+            (q.overdue, q.due_today)
+        ]
+
+        def total(owners: Query, column: int) -> int:
+            return sum(v[column] for o, v in per.items() if _owned(owners, o))
+
+        out = {
+            "matching": total(q, pick),
+            "total": total(q, 0),
+            "overdue": total(q, 1),
+            "due_today": total(q, 2),
+            "stat": total(q, 4),
         }
+        out.update({f"tab:{k}": total(t, pick) for k, t in tabs.items()})
+        return out
 
     def task(self, task_id: str, now: str = "") -> TaskView | None:
         with self._lock:
@@ -428,10 +457,11 @@ class ReadModel:
         with self._lock:
             total = self._db.execute(f"SELECT count(*) FROM task WHERE {where}", args).fetchone()[0]
             rows = self._db.execute(
-                f"SELECT doc FROM task WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?",
+                f"SELECT id, version FROM task WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?",
                 [*args, limit, offset],
             ).fetchall()
-        return [orjson.loads(r["doc"]) for r in rows], int(total)
+            docs = [self._doc(r["id"], r["version"]) for r in rows]
+        return docs, int(total)
 
     def stats(self) -> dict[str, int]:
         with self._lock:
@@ -439,8 +469,15 @@ class ReadModel:
             r = self._db.execute("SELECT count(*) FROM referral").fetchone()
         return {"tasks": int(t[0] or 0), "open_tasks": int(t[1] or 0), "referrals": int(r[0] or 0)}
 
+    def _doc(self, task_id: str, version: int) -> Json:
+        found = self._db.execute(
+            "SELECT doc FROM task_version WHERE id = ? AND version = ?", (task_id, version)
+        ).fetchone()
+        doc: Json = orjson.loads(found["doc"])
+        return doc
+
     def _view(self, row: sqlite3.Row, now: str) -> TaskView:
-        doc = orjson.loads(row["doc"])
+        doc = self._doc(row["id"], row["version"])
         r = to_row(doc, {row["focus"]: row["target"]} if row["target"] else {})
         is_open = bool(row["open"])
         overdue = is_open and (r.overdue or bool(now and r.due and r.due < now))
@@ -458,6 +495,23 @@ class ReadModel:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+def _owner_clause(q: Query) -> tuple[str, list[Any]]:
+    if q.unassigned:
+        return "(owner = '')", []
+    if q.owners is None:
+        return "1", []
+    if not q.owners:
+        return "0", []
+    return f"(owner IN ({','.join('?' * len(q.owners))}))", list(q.owners)
+
+
+def _owned(q: Query, owner: str) -> bool:
+    """Whether a Task with this owner is in ``q``'s view."""
+    if q.unassigned:
+        return owner == ""
+    return q.owners is None or owner in q.owners
 
 
 def _fields(q: Query) -> dict[str, Any]:
