@@ -32,6 +32,7 @@ from agents.settings import Settings
 from pipeline.config import RuleConfig
 from pipeline.events import Tick
 from schemas.deadletter import dead_letter_record, fitted
+from schemas.inbound.types import Cut
 from schemas.ingest import InvalidInput, Limits, ingest
 from schemas.outbound import patient_key_of
 from schemas.wire import encode_event
@@ -69,14 +70,14 @@ def remote_replay(
     # the reference time of the plausibility checks: --until, as in embedded replay (the
     # worker takes it from the header), else the worker's wall clock
     reference = until if until is not None else datetime.now(UTC)
-    for path, n, raw in read_lines(args.events):
+    for path, n, raw in read_lines(args.events, s.max_bytes):
         key, concerned = _first_patient(raw, limits, s.base_url, rules, args.source, reference)
         patients |= concerned
         headers = hdr.run_headers(run, path, n, args.source)
         if until is not None:
             headers.append((hdr.REFERENCE, until.isoformat().encode()))
         records.append((key, raw, headers))
-    refused = kafka_io.publish_checked(bootstrap, s.topic_inbound, records, s.inbound_message_bytes)
+    refused = _publish(bootstrap, s, records)
     if refused:
         _dead_letter_refused(bootstrap, s, limits, records, refused, rules)
     sent = len(records) - len(refused)
@@ -88,11 +89,24 @@ def remote_replay(
     n_out = _write_outputs(bootstrap, s, patients, args.out)
     n_dlq = _write_dead_letters(bootstrap, s, run, args.dead_letter)
     print(
-        f"replay --broker: {sent} documents published, {len(refused)} refused by the broker; "
+        f"replay --broker: {sent} documents published, {len(refused)} not (over the size "
+        "limit, or refused by the broker); "
         f"{n_out} outputs, {n_dlq} dead letters",
         file=sys.stderr,
     )
     return 0
+
+
+def _publish(bootstrap: Connection, s: Settings, records: list[Record]) -> dict[int, str | None]:
+    """Publish every document that was read whole: {position: why} of the others, ``None``
+    for a line over the size limit (read as a ``Cut``, never sent: its dead letter is made
+    here, as embedded replay makes it) and the error type for one Kafka refused."""
+    whole = [i for i, (_, raw, _) in enumerate(records) if not isinstance(raw, Cut)]
+    sent = [records[i] for i in whole]
+    refused = kafka_io.publish_checked(bootstrap, s.topic_inbound, sent, s.inbound_message_bytes)
+    out: dict[int, str | None] = {whole[j]: why for j, why in refused.items()}
+    out.update({i: None for i, (_, raw, _) in enumerate(records) if isinstance(raw, Cut)})
+    return out
 
 
 def _tick_patients(
@@ -117,12 +131,13 @@ def _dead_letter_refused(
     s: Settings,
     limits: Limits,
     records: list[Record],
-    refused: dict[int, str],
+    refused: dict[int, str | None],
     rules: RuleConfig,
 ) -> None:
-    """Documents Kafka would not take never reach the worker: their dead letters are made
-    here, as the worker would make them (over the size limit: the same diagnostics), and
-    published to the dead-letter topic with the run's headers, so none is lost."""
+    """Documents that never reach the worker (over the size limit, or refused by Kafka):
+    their dead letters are made here, as the worker would make them (over the size limit:
+    the same diagnostics), and published to the dead-letter topic with the run's headers,
+    so none is lost. One Kafka refused is marked ``refused_by``."""
     letters = []
     for i, why in sorted(refused.items()):
         key, raw, headers = records[i]
@@ -132,9 +147,11 @@ def _dead_letter_refused(
         err: InvalidInput | tuple[str, None] = (
             errors[0] if errors else (f"the broker refused the document: {why}", None)
         )
-        code = None if errors else ("too-long" if "TooLarge" in why else "exception")
+        code = None if errors else ("too-long" if "TooLarge" in (why or "") else "exception")
         path, _, line = (hdr.header(headers, hdr.ORIGIN) or b":0").decode().rpartition(":")
-        place: dict[str, object] = {"file": path, "line": int(line), "refused_by": s.topic_inbound}
+        place: dict[str, object] = {"file": path, "line": int(line)}
+        if why is not None:
+            place["refused_by"] = s.topic_inbound
         now = datetime.now(UTC).isoformat()
         rec = dead_letter_record(err, raw, place, now, limits.max_bytes, code)
         letters.append((key, fitted(rec, raw, s.deadletter_message_bytes - 1024), headers))
