@@ -2,10 +2,11 @@
 the same dead letters, one per invalid input and naming the same field, the same outputs
 as embedded replay, and a worker that is still running at the end.
 
-Documents Kafka itself refuses (over the producer's 1 MiB request limit) never reach the
-worker; ``replay --broker`` publishes their dead letters to the dead-letter topic instead,
-so the count is the same. Invalid documents just under the limit, whose records grow when
-their raw text is quoted, must still fit one dead-letter message.
+Documents over the size limit never reach the worker (``replay --broker`` does not send a
+line over it, and Kafka would refuse one over ``Settings.inbound_message_bytes``); the
+client publishes their dead letters to the dead-letter topic instead, so the count is the
+same. Invalid documents just under the limit, whose records grow when their raw text is
+quoted, must still fit one dead-letter message (``Settings.deadletter_message_bytes``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import pytest
 
 from agents import kafka_io
 from agents.cli import main
+from agents.settings import Settings
 from tests.hostile.corpus_io import UNTIL, Replayed, Stream, problems
 from tests.integration.worker import Worker, running_worker
 
@@ -80,7 +82,7 @@ def test_hostile_corpus_through_a_worker(
     per_line: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for headers, rec in records:
         per_line[int(headers["carepath-origin"].rsplit(b":", 1)[1])].append(rec)
-        assert len(orjson.dumps(rec)) < 1_000_000
+        assert len(orjson.dumps(rec)) < Settings().deadletter_message_bytes
     found = [p for n, e in enumerate(mixed.expected, 1) for p in problems(e, per_line.get(n, []))]
     assert found == [], "\n".join(found[:40])
 
