@@ -132,6 +132,13 @@ def _kafka(args: argparse.Namespace, sizes: Sizes, progress: Progress) -> dict[s
                 progress,
                 latency_load=sizes.latency_load,
             )
+            from agents.settings import Settings
+            from agents.web.bench import ingest_figures  # carepath web: HTTP ingest
+
+            progress("web: HTTP ingest against publishing straight to Kafka")
+            where = args.broker.split(";")[0] if args.broker else f"kafka://{bootstrap}"
+            sample = list(generate(20 if args.quick else 100, args.seed + 2, prefix="w-"))
+            web_ingest = ingest_figures(Settings(broker=where), sample)
         finally:
             if not args.broker:
                 from agents.broker import broker_down
@@ -183,6 +190,7 @@ def _kafka(args: argparse.Namespace, sizes: Sizes, progress: Progress) -> dict[s
             if key in k.extra
         },
         "loads": loads,
+        **web_ingest,
     }
 
 
@@ -248,6 +256,14 @@ def _summary(fig: dict[str, Any]) -> str:
             "",
         ),
     ]
+    if fig.get("web_http_ingest_eps") is not None:
+        rows.append((
+            "HTTP ingest (web)",
+            f"{fig['web_http_ingest_eps']:,.0f} documents/s "
+            f"(straight to Kafka {fig['web_direct_kafka_eps']:,.0f}/s)",
+            fig["web_http_ingest_ratio"],
+            "x",
+        ))  # fmt: skip
     if fig.get("web_page_p95_ms") is not None:
         rows.append((
             "worklist page (web)",

@@ -136,3 +136,74 @@ def page_figures(n_open: int = 100_000, rounds: int = 10, seed: int = 7) -> dict
         "web_page_p95_ms": round(times[int(0.95 * (len(times) - 1))], 1),
         "web_page_requests": len(times),
     }
+
+
+def ingest_figures(settings: Any, docs: list[bytes], clients: int = 8) -> dict[str, Any]:
+    """HTTP ingest (``POST /fhir/<Type>``, ``clients`` keep-alive connections, each document
+    acknowledged by Kafka before its 202) against publishing the same documents with one
+    plain producer, to a topic of their own; documents/s each and the ratio."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import httpx
+
+    from agents import kafka_io
+    from agents.security import connection
+    from agents.web.accounts import Accounts
+    from agents.web.app import create_app
+    from agents.web.kafka import Publisher
+    from agents.web.readmodel import ReadModel
+    from agents.web.service import Web
+    from agents.web.settings import WebSettings
+
+    docs = [d for d in docs if _path(d)]  # the valid JSON documents of the sample
+    stamp = f"{time.time_ns()}"
+    direct_topic, http_topic = f"bench-direct-{stamp}", f"bench-http-{stamp}"
+    target = connection(settings)
+    kafka_io.ensure_topics(target, {direct_topic: 1, http_topic: 1})
+    started = time.perf_counter()
+    kafka_io.publish(target, direct_topic, ((None, d, []) for d in docs))
+    direct_eps = len(docs) / (time.perf_counter() - started)
+    http_settings = settings.model_copy(update={"topic_inbound": http_topic})
+    with tempfile.TemporaryDirectory(prefix="carepath-web-bench-") as tmp:
+        accounts = Accounts(Path(tmp))
+        token = accounts.add_token("bench", "sender", "bench")
+        publisher = Publisher(http_settings)
+        web = Web(http_settings, WebSettings(data=Path(tmp)), ReadModel(), accounts, publisher)
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/fhir+json"}
+        with _server(create_app(web)) as url:
+            paths = [_path(d) for d in docs]
+
+            def send(part: int) -> int:
+                ok = 0
+                with httpx.Client(timeout=30, headers=headers) as client:
+                    for i in range(part, len(docs), clients):
+                        r = client.post(url + paths[i], content=docs[i])
+                        ok += r.status_code == 202
+                return ok
+
+            started = time.perf_counter()
+            with ThreadPoolExecutor(clients) as pool:
+                accepted = sum(pool.map(send, range(clients)))
+            http_eps = len(docs) / (time.perf_counter() - started)
+        publisher.close()
+    return {
+        "web_ingest_documents": len(docs),
+        "web_ingest_accepted": accepted,
+        "web_http_ingest_eps": round(http_eps, 1),
+        "web_direct_kafka_eps": round(direct_eps, 1),
+        "web_http_ingest_ratio": round(http_eps / direct_eps, 3) if direct_eps else None,
+    }
+
+
+def _path(doc: bytes) -> str:
+    """Where a sender posts ``doc`` (``""``: not a document the front door takes)."""
+    from agents.web.fhir import ACCEPTED_TYPES
+
+    try:
+        parsed = orjson.loads(doc)
+    except orjson.JSONDecodeError:
+        return ""
+    rtype = parsed.get("resourceType") if isinstance(parsed, dict) else None
+    if rtype == "Bundle":
+        return "/fhir"
+    return f"/fhir/{rtype}" if rtype in ACCEPTED_TYPES else ""

@@ -27,11 +27,14 @@ PROGRESS_EVERY = 5.0  # seconds between progress lines while rebuilding
 
 
 class Feed(threading.Thread):
-    def __init__(self, model: ReadModel, settings: Any, topics: list[str]) -> None:
+    def __init__(
+        self, model: ReadModel, settings: Any, topics: list[str], dead_letters: str | None = None
+    ) -> None:
         super().__init__(name="carepath-web-feed", daemon=True)
         self.model = model
         self.settings = settings
         self.topics = topics
+        self.dead_letters = dead_letters  # read from its end: refusals of pending updates
         self.stopping = threading.Event()
         self.error: str | None = None
         self.records = 0
@@ -70,8 +73,14 @@ class Feed(threading.Thread):
             tps = self._partitions(consumer)
             if not tps:
                 return
-            consumer.assign(tps)
+            dlq = [
+                TopicPartition(self.dead_letters, p)
+                for p in sorted(consumer.partitions_for_topic(self.dead_letters or "") or ())
+            ]
+            consumer.assign(tps + dlq)
             consumer.seek_to_beginning(*tps)
+            if dlq:
+                consumer.seek_to_end(*dlq)
             ends = consumer.end_offsets(tps)
             total = sum(ends.values()) - sum(consumer.beginning_offsets(tps).values())
             self.error = None
@@ -112,7 +121,11 @@ class Feed(threading.Thread):
         if not batches:
             return
         with self.model.batch():
-            for msgs in batches.values():
+            for tp, msgs in batches.items():
+                if tp.topic == self.dead_letters:
+                    for m in msgs:
+                        self.model.dead_letter(m.value)
+                    continue
                 for m in msgs:
                     self.model.apply(m.value, m.key)
                     self.records += 1

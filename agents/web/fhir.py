@@ -22,6 +22,7 @@ from urllib.parse import urlencode
 
 import orjson
 from kafka.errors import KafkaError
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -186,7 +187,10 @@ async def _receive(request: Request, expect: str) -> Response:
         return outcome(503, "error", "transient", "serving a file read-only: nothing is sent")
     key = patient_key(raw, web, limits, who.source)
     try:
-        partition, offset = web.publisher.publish(raw, key, who.source or None)
+        # the producer waits for Kafka's acknowledgement: off the event loop
+        partition, offset = await run_in_threadpool(
+            web.publisher.publish, raw, key, who.source or None
+        )
     except KafkaError as e:
         web.metrics.documents.labels("unpublished").inc()
         log.warning("document from %s not published: %s", who.name, type(e).__name__)
@@ -464,7 +468,9 @@ async def put_task(request: Request) -> Response:
     if view is not None and note and any(n.get("text") == note for n in view.doc.get("note") or []):
         note = None  # an echoed Task carries the notes it already has
     try:
-        message = submit_update(web, who, rid, "update", status, owner, note, reason)
+        message = await run_in_threadpool(
+            submit_update, web, who, rid, "update", status, owner, note, reason
+        )
     except NotFound:
         return outcome(404, "error", "not-found", f"Task/{rid}: unknown")
     except actions.NoChange:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.templating import Jinja2Templates
@@ -273,7 +274,8 @@ async def task_page(request: Request) -> Response:
     view = web.model.task(task_id, web.now_text())
     if view is None:
         return render(request, "missing.html", 404, user=who, task_id=task_id)
-    can_act = who.can("act") and not web.read_only and view.pending is None
+    refused = view.pending is not None and bool(view.pending.get("refused"))
+    can_act = who.can("act") and not web.read_only and (view.pending is None or refused)
     others = [u["name"] for u in web.accounts.users() if u["role"] != "reader"]
     return render(
         request,
@@ -340,7 +342,8 @@ async def act(request: Request) -> Response:
     elif name != "note":
         raise Forbidden(f"unknown action {name!r}")
     try:
-        result = submit_update(
+        result = await run_in_threadpool(
+            submit_update,
             web,
             who,
             task_id,

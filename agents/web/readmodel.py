@@ -61,7 +61,7 @@ CREATE TABLE IF NOT EXISTS referral (
 CREATE INDEX IF NOT EXISTS referral_patient ON referral(patient);
 CREATE TABLE IF NOT EXISTS pending (
   task TEXT PRIMARY KEY, version INTEGER NOT NULL, action TEXT NOT NULL, actor TEXT NOT NULL,
-  at TEXT NOT NULL);
+  at TEXT NOT NULL, refused TEXT NOT NULL DEFAULT '');
 """
 
 
@@ -288,11 +288,34 @@ class ReadModel:
     def set_pending(self, task: str, version: int, action: str, actor: str, at: str) -> None:
         with self._lock:
             self._db.execute(
-                "INSERT OR REPLACE INTO pending VALUES (?,?,?,?,?)",
+                "INSERT OR REPLACE INTO pending VALUES (?,?,?,?,?,'')",
                 (task, version, action, actor, at),
             )
             seq = self._next()
             self._db.execute("UPDATE task SET seq = ? WHERE id = ?", (seq, task))
+
+    def dead_letter(self, value: bytes | None) -> int:
+        """A record of ``care.deadletter``: when it is a Task update of a pending action,
+        the action is marked refused with the pipeline's diagnostics (which name fields and
+        statuses, never clinical values). 1 when a pending action changed."""
+        try:
+            record = orjson.loads(value or b"")
+            raw = orjson.loads(record.get("raw") or b"")
+            issue = (record.get("error") or {}).get("issue") or [{}]
+            diagnostics = str(issue[0].get("diagnostics", ""))[:300]
+        except (orjson.JSONDecodeError, AttributeError, TypeError):
+            return 0
+        if not isinstance(raw, dict) or raw.get("resourceType") != "Task":
+            return 0
+        with self._lock:
+            cur = self._db.execute(
+                "UPDATE pending SET refused = ? WHERE task = ? AND refused = '' AND at <= ?",
+                (diagnostics or "refused", str(raw.get("id")), str(raw.get("lastModified", ""))),
+            )
+            if cur.rowcount:
+                seq = self._next()
+                self._db.execute("UPDATE task SET seq = ? WHERE id = ?", (seq, raw.get("id")))
+            return int(cur.rowcount > 0)
 
     def pending(self, task: str) -> Json | None:
         with self._lock:

@@ -61,7 +61,8 @@ def build(args: argparse.Namespace, settings: Settings, web_settings: WebSetting
         return Web(settings, web_settings, model, accounts, None, rules, _clock(args.now))
     model = ReadModel(data / "readmodel.sqlite")
     web = Web(settings, web_settings, model, accounts, Publisher(settings), rules, _clock(args.now))
-    web.feed = Feed(model, settings, [settings.topic_tasks, settings.topic_referrals])
+    topics = [settings.topic_tasks, settings.topic_referrals]
+    web.feed = Feed(model, settings, topics, settings.topic_deadletter)
     return web
 
 

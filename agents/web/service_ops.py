@@ -86,7 +86,7 @@ def submit_update(
         web.metrics.updates.labels(action, "failed").inc()
         log.warning("Task update for Task/%s not published: %s", task_id, type(e).__name__)
         raise Unavailable("Kafka did not take the update; try again") from e
-    web.model.set_pending(task_id, view.version, action, who.name, web.now_text())
+    web.model.set_pending(task_id, view.version, action, who.name, doc["lastModified"])
     web.accounts.audit(who, action, task_id, "published", detail)
     web.metrics.updates.labels(action, "published").inc()
     log.info("Task update published: Task/%s %s by %s", task_id, action, who.name)

@@ -83,3 +83,21 @@ def test_rebuilt_file_is_thrown_away(tmp_path: Path) -> None:
     load_file(m, sample_output(tmp_path))
     m.close()
     assert ReadModel(path).stats()["tasks"] == 0
+
+
+def test_a_dead_letter_marks_a_pending_update_refused(tmp_path: Path) -> None:
+    m = _model(tmp_path)
+    t = m.search(Query(limit=1))[0][0]
+    m.set_pending(t.id, t.version, "accept", "alice", "2026-05-08T12:00:00.000Z")
+    update = {"resourceType": "Task", "id": t.id, "status": "accepted",
+              "lastModified": "2026-05-08T12:00:00.000Z"}  # fmt: skip
+    record = {"error": {"resourceType": "OperationOutcome", "issue": [
+        {"severity": "error", "code": "invalid",
+         "diagnostics": "Task.status: failed → accepted is not an allowed transition"}]},
+        "raw": orjson.dumps(update).decode()}  # fmt: skip
+    seq = m.seq
+    assert m.dead_letter(orjson.dumps({**record, "raw": "{"})) == 0
+    assert m.dead_letter(orjson.dumps(record)) == 1
+    assert m.seq > seq
+    assert "not an allowed transition" in m.pending(t.id)["refused"]  # type: ignore[index]
+    assert m.dead_letter(orjson.dumps(record)) == 0  # once
