@@ -268,3 +268,31 @@ def test_accounts_store_only_hashes(tmp_path: Path) -> None:
 
 def test_fake_publisher_is_ours() -> None:
     assert FakePublisher().publish(b"{}", None, None) == (0, 0)
+
+
+def _unlabelled(html: str) -> list[str]:
+    """Form fields (not hidden) without a ``<label for>`` naming their id."""
+    labels = set(re.findall(r'<label for="([^"]+)"', html))
+    fields = re.findall(r"<(input|select|textarea)\b([^>]*)>", html)
+    missing = []
+    for tag, attrs in fields:
+        if 'type="hidden"' in attrs:
+            continue
+        m = re.search(r'id="([^"]+)"', attrs)
+        if not m or m.group(1) not in labels:
+            missing.append(f"<{tag}{attrs}>")
+    return missing
+
+
+def test_every_field_has_a_label_and_pages_have_landmarks(web) -> None:  # type: ignore[no-untyped-def]
+    sam = login(client(web), "sam")  # a supervisor sees every form
+    t = _first_open(web, "fulfill")
+    for url in ("/?view=all", f"/tasks/{t.id}"):
+        html = sam.get(url).text
+        assert _unlabelled(html) == [], url
+        for landmark in ('<main id="main"', "<header", 'class="skip"', 'lang="en"',
+                         'aria-live="polite"'):  # fmt: skip
+            assert landmark in html, (url, landmark)
+    assert _unlabelled(client(web).get("/login").text) == []
+    table = sam.get("/?view=all").text
+    assert "<caption" in table and 'scope="col"' in table
