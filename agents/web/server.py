@@ -80,6 +80,10 @@ def serve(args: argparse.Namespace) -> int:
     )
     logging.getLogger("kafka").setLevel(logging.WARNING)  # connection chatter
     host, port = _listen(web_settings.listen)
+    if not args.file:
+        from agents.security import check_connection
+
+        check_connection(settings)  # one line and exit 2 when unreachable or refused (cli)
     web = build(args, settings, web_settings)
     if not web.accounts.users():
         log.warning(
