@@ -25,12 +25,13 @@ from datetime import datetime
 
 from pipeline.config import DEFAULT_RULES, RuleConfig
 from schemas.inbound.bundle import bundle_into
-from schemas.inbound.context import Ctx, env_of, meta_source
+from schemas.inbound.context import Ctx, Env, env_of, meta_source
 from schemas.inbound.dispatch import HANDLERS, invalid, resource_into
 from schemas.inbound.fields import TYPE_RE, Json
 from schemas.inbound.parse import DocumentProblem, parse_document
 from schemas.inbound.problem import Problem, show
 from schemas.inbound.types import IgnoredResource, Ingested, InvalidInput, Limits
+from schemas.timeparse import Frame
 
 __all__ = [
     "DEFAULT_BASE",
@@ -60,7 +61,7 @@ def ingest(
     try:
         doc = parse_document(data, limits.max_bytes, limits.max_depth)
         env = env_of(rules, base)
-        _document_into(out, doc, data, Ctx(env, env.frame_at(reference)), source or None)
+        _document_into(out, doc, data, env, env.frame_at(reference), source or None)
     except DocumentProblem as p:
         out.error(InvalidInput(p.message, p.expression, data, p.code))
     except Exception as e:  # a bug here must not stop the stream (DESIGN.md convention 8)
@@ -78,9 +79,9 @@ def _as_bytes(raw: object) -> bytes:
     return b""
 
 
-def _document_into(out: Ingested, doc: object, raw: bytes, base: Ctx, source: str | None) -> None:
-    """``base``: the environment and time frame (its index and sources are unused)."""
-    env = base.env
+def _document_into(
+    out: Ingested, doc: object, raw: bytes, env: Env, frame: Frame, source: str | None
+) -> None:
     if not isinstance(doc, dict):
         raise DocumentProblem(f"not a JSON object: the document is {show(doc)}", "structure")
     rtype = doc.get("resourceType")
@@ -94,18 +95,20 @@ def _document_into(out: Ingested, doc: object, raw: bytes, base: Ctx, source: st
         except Problem as p:
             out.error(invalid(p, "Bundle", raw))
             return
-        ctx = Ctx(env, base.frame, source=fixed)
-        bundle_into(out, doc, raw, ctx, lambda o, d, r: _nested(o, d, r, base, fixed))
+        ctx = Ctx(env, frame, source=fixed)
+        bundle_into(out, doc, raw, ctx, lambda o, d, r: _nested(o, d, r, env, frame, fixed))
         return
     if rtype not in HANDLERS and not TYPE_RE.fullmatch(rtype):
         raise DocumentProblem(f"resourceType {show(rtype)} is not a FHIR resource type", "value")
-    resource_into(out, doc, rtype, Ctx(env, base.frame, source=source), rtype, raw)
+    resource_into(out, doc, rtype, Ctx(env, frame, source=source), rtype, raw)
 
 
-def _nested(out: Ingested, doc: Json, raw: bytes, base: Ctx, source: str | None) -> None:
+def _nested(
+    out: Ingested, doc: Json, raw: bytes, env: Env, frame: Frame, source: str | None
+) -> None:
     """A Bundle inside a collection: handled as if it had been sent alone (the outer
     document's source, if it had one, still applies)."""
     try:
-        _document_into(out, doc, raw, base, source)
+        _document_into(out, doc, raw, env, frame, source)
     except DocumentProblem as p:
         out.error(InvalidInput(p.message, None, raw, p.code))

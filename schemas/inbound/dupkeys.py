@@ -12,10 +12,9 @@ dropped pair takes at least its own separator along), or the input escaped a col
 ``\\u003a``, which the output writes plainly. So equal counts and no ``\\u003`` escape
 prove that no key repeats; anything else takes the exact test: the stdlib parser with an
 ``object_pairs_hook`` that marks the object holding a repeated key, then a walk to name
-it. Whitespace, pretty-printing and other escapes change no colon count. Cost on the
-replay hot path: two single-byte counts and one scan of the bytes, on a serialization the
-depth check already made (a compact ``orjson.dumps``, ~0.4 µs, for the small documents
-its bracket bound clears).
+it. Whitespace, pretty-printing and other escapes change no colon count. The parser
+(:mod:`schemas.inbound.parse`) first tries the cheapest proof: the compact
+re-serialization equal to the input.
 """
 
 from __future__ import annotations
@@ -33,8 +32,8 @@ _TYPE = re.compile(r"[A-Z][A-Za-z]{1,63}")
 
 def may_repeat_keys(raw: bytes, dumped: bytes | None) -> bool:
     """Whether ``raw`` may hold a repeated key; ``dumped`` is orjson's serialization of its
-    parsed value (compact or indented; ``None`` when orjson could not write it). ``False``
-    is certain: the document has no repeated key."""
+    parsed value (``None`` when orjson could not write it). ``False`` is certain: the
+    document has no repeated key."""
     if dumped is None:
         return True
     return raw.count(b":") != dumped.count(b":") or _COLON_ESCAPE in raw
