@@ -31,6 +31,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import zlib
 from collections import OrderedDict
 from pathlib import Path
 
@@ -51,7 +52,7 @@ AGENTS = 2
 #: skipped.
 REMEMBERED = 64
 
-Unit = tuple[str, int, str, str]  # topic, partition, hash of origin and bytes, of the patient
+Unit = tuple[str, int, str, str]  # topic, partition, origin and CRC of the bytes, patient hash
 
 
 def digest(data: bytes) -> str:
@@ -60,8 +61,10 @@ def digest(data: bytes) -> str:
 
 def unit_of(topic: str, partition: int, origin: bytes, value: bytes, patient: bytes = b"") -> Unit:
     """The unit of a message of ``topic``/``partition`` from ``origin`` (where its document
-    was read), with bytes ``value``; with ``patient``, that patient's part of it."""
-    return (topic, partition, digest(origin + b"\0" + value), digest(patient) if patient else "")
+    was read: a Kafka position, no identifier), with bytes ``value`` (a CRC tells the events
+    of one document apart); with ``patient``, that patient's part of it (hashed)."""
+    known = f"{origin[:200].decode('ascii', 'replace')}#{zlib.crc32(value):08x}"
+    return (topic, partition, known, digest(patient) if patient else "")
 
 
 class FlightRecorder:
