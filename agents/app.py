@@ -28,7 +28,7 @@ from agents.policy import ErrorPolicy, StateTooLarge
 from agents.reporting import IgnoredCounts
 from agents.security import faust_kwargs
 from agents.settings import Settings
-from agents.state_store import DeadlineIndex
+from agents.state_store import DeadlineIndex, hour_of
 from agents.ticks import Ticks
 from pipeline.config import RuleConfig
 from pipeline.decide import Step, advance, decide, next_deadline
@@ -40,6 +40,9 @@ from schemas.outbound import output_key, render
 from schemas.wire import decode_event, encode_event
 
 log = logging.getLogger("carepath.agents")
+
+#: The hour (``agents.state_store.hour_of``) a patient is filed under in the deadline index.
+Filed = int | None
 
 #: Seconds between the info lines that count ignored input (only when the count changed).
 IGNORED_LOG_INTERVAL = 60.0
@@ -202,42 +205,53 @@ class Pipeline(ErrorPolicy, Ticks):
             return
         key = decoded.patient.encode()
         try:
-            state = await self._caught_up(partition, key)
+            state, filed = await self._caught_up(partition, key)
             step = decide(state, decoded, self.rules)
             label = event_label(decoded.event_id)  # never an identifier's value
             log.debug("%s %s -> %d outputs", KIND[type(decoded)], label, len(step.outputs))
             if step.ignored:
                 self.ignored.add(step.reason)
                 log.debug("ignored %s %s", KIND[type(decoded)], label)
-            await self._commit(partition, key, step, state)
+            await self._commit(partition, key, step, filed)
         except StateTooLarge as e:  # the old state is kept, as the core does over its cap
             await self.dead_letter(event, str(e), code="too-long")
             return
         if step.rejected is not None:
             await self.dead_letter(event, step.rejected)
 
-    async def _caught_up(self, partition: int, key: bytes) -> PatientState | None:
-        """The patient's state, advanced first to a tick that passed the partition since it
-        was stored (a tick reaches the patients that exist when it passes)."""
-        state, reached = self._load(key)
-        last_tick = self._tick_since(partition, reached) if state is not None else None
-        if state is not None and last_tick is not None:
+    async def _caught_up(self, partition: int, key: bytes) -> tuple[PatientState | None, Filed]:
+        """The patient's state and the hour it is filed under in the deadline index,
+        advanced first to a tick that passed the partition since it was stored (a tick
+        reaches the patients that exist when it passes)."""
+        state, reached, filed = self._load(key)
+        if state is None:
+            return None, None
+        filed = self._still_filed(partition, filed)
+        last_tick = self._tick_since(partition, reached)
+        if last_tick is not None:
             caught_up = advance(state, last_tick, self.rules)
-            await self._commit(partition, key, caught_up, state)
+            filed = await self._commit(partition, key, caught_up, filed)
             state = caught_up.state
-        return state
+        return state, filed
 
-    def _load(self, key: bytes) -> tuple[PatientState | None, bytes]:
-        """The patient's state and the ISO time of the last tick that reached it (empty:
-        none)."""
+    def _load(self, key: bytes) -> tuple[PatientState | None, bytes, Filed]:
+        """The patient's state, the ISO time of the last tick that reached it (empty: none)
+        and the hour it is filed under (``None``: not filed, or not known)."""
         raw = self.states.get(key)
         if raw is None:
-            return None, b""
+            return None, b"", None
         marker, _, body = raw.partition(b"\n")
+        reached, _, filed = marker.partition(b" ")
         state = self.decoded.get(key, raw) if self.decoded is not None else None
         if state is None:
             state = decode_state(body)
-        return state, marker
+        return state, reached, int(filed) if filed.isdigit() else None
+
+    def _still_filed(self, partition: int, filed: Filed) -> Filed:
+        """``filed``, unless a tick of the partition has reached that hour: then its bucket
+        is consumed (a patient a tick left out, for one, is in no bucket any more)."""
+        tick = self.index.tick(partition)
+        return None if filed is None or (tick and filed <= hour_of(tick[0])) else filed
 
     def _tick_since(self, partition: int, reached: bytes) -> datetime | None:
         """The partition's last tick if it is later than ``reached`` (a state's marker)."""
@@ -247,25 +261,42 @@ class Pipeline(ErrorPolicy, Ticks):
         last = tick[0]
         return last if not reached or last > datetime.fromisoformat(reached.decode()) else None
 
-    async def _commit(
-        self, partition: int, key: bytes, step: Step, old: PatientState | None
-    ) -> None:
-        """Outputs first, acknowledged by Kafka, then the state that records them.
+    async def _commit(self, partition: int, key: bytes, step: Step, filed: Filed) -> Filed:
+        """Outputs first, acknowledged by Kafka, then the deadline filing, then the state
+        that records both; the hour the patient is filed under after it.
 
-        A crash in between re-emits them when the event comes again (same ids, same
+        A crash in between re-emits the outputs when the event comes again (same ids, same
         content); the other order would lose them, as the stored state would make the
         event a duplicate. Kafka orders nothing across partitions, so "first" has to mean
         "acknowledged", not "handed to the producer". The state is encoded (and its size
-        checked) before anything is sent."""
-        value = None if step.duplicate else self._encoded(partition, key, step)
-        await self._deliver(step.outputs)
-        self._store(partition, key, step, old, value)
+        checked) before anything is sent.
 
-    def _encoded(self, partition: int, key: bytes, step: Step) -> bytes:
-        """The value to store: ``<last tick of the partition>\n<state>``; raises
-        :class:`StateTooLarge` when the changelog could not take it (the producer's limit,
-        far above the core's cap: a second line of defence, issue 11)."""
-        value = self.index.last_tick_marker(partition) + b"\n" + encode_state(step.state)
+        The patient is filed again only when its next deadline is earlier than the hour it
+        is filed under (or it is filed nowhere): a later deadline leaves the filing as it
+        is, and the tick that reaches it advances the patient (nothing due yet) and files
+        it then. Most events move a deadline later (the next session resets the lost-to-
+        follow-up clock): they write the state only, never the index."""
+        if step.duplicate:
+            return filed
+        after = next_deadline(step.state, self.rules)
+        hour = hour_of(after) if after is not None else None
+        refile = hour is not None and (filed is None or hour < filed)
+        now_filed = hour if refile else filed
+        value = self._encoded(partition, key, step, now_filed)
+        await self._deliver(step.outputs)
+        if refile and after is not None:
+            self.index.add(partition, key, after)  # before the state that says so
+        self._store(key, value, step.state)
+        return now_filed
+
+    def _encoded(self, partition: int, key: bytes, step: Step, filed: Filed) -> bytes:
+        """The value to store: ``<last tick of the partition>[ <filed hour>]\n<state>``;
+        raises :class:`StateTooLarge` when the changelog could not take it (the producer's
+        limit, far above the core's cap: a second line of defence, issue 11)."""
+        marker = self.index.last_tick_marker(partition)
+        if filed is not None:
+            marker += b" %d" % filed
+        value = marker + b"\n" + encode_state(step.state)
         limit = min(self.app.conf.producer_max_request_size, CHANGELOG_MESSAGE_BYTES)
         room = limit - CHANGELOG_OVERHEAD
         if len(key) + len(value) > room:
@@ -275,26 +306,12 @@ class Pipeline(ErrorPolicy, Ticks):
             )
         return value
 
-    def _store(
-        self, partition: int, key: bytes, step: Step, old: PatientState | None, value: bytes | None
-    ) -> None:
-        """Store the state by assignment (changelogged) and file its next deadline.
-
-        The stored value is ``<last tick of the partition>\n<state>``: a tick reaches the
-        patients that exist when it passes, never those created after it. A duplicate
-        stores nothing, but files its deadline again: a crash may have cut the first
-        delivery's writes after its state."""
-        after = next_deadline(step.state, self.rules)
-        if step.duplicate or value is None:
-            if after is not None:
-                self.index.add(partition, key, after)
-            return
+    def _store(self, key: bytes, value: bytes, state: PatientState) -> None:
+        """Store the state by assignment (changelogged): a tick reaches the patients that
+        exist when it passes (the marker), never those created after it."""
         self.states[key] = value
         if self.decoded is not None:
-            self.decoded.put(key, value, step.state)
-        before = next_deadline(old, self.rules) if old is not None else None
-        if after is not None and after != before:
-            self.index.add(partition, key, after)
+            self.decoded.put(key, value, state)
 
     async def _deliver(self, outputs: list[Output]) -> None:
         """Send every output, then wait until Kafka has acknowledged all of them."""

@@ -8,29 +8,30 @@ reach Kafka in the order they were made, and a worker killed midway leaves a pre
 
 Filing a patient never rewrites a shared list (issue 11: one JSON bucket per hour made a
 weekly tick of 10k patients cost ~650 MB of changelog writes). An hour's bucket is a row of
-numbered slots, each one small key; filing a patient is three small writes whatever the
+numbered slots, each one small key; filing a patient is two small writes whatever the
 bucket's size. Keys (none can be a patient key: a patient key with a ``:`` is
-``<source>|<id>``, and ``|`` appears here only after a ``\\xff`` byte, which UTF-8 never has):
+``<source>|<id>``, and no key here has a ``|``):
 
 - ``<p>:n:<hour>`` → number of slots used in the hour's bucket (ASCII);
 - ``<p>:s:<hour>:<i>`` → the patient key filed in slot ``i`` (a consumed slot is deleted);
-- ``<p>:m:<hour>\\xff<patient>`` → the patient is filed in that hour (makes filing idempotent);
 - ``<p>:days`` → sorted JSON list of the days (``hour // 24``) that have a bucket;
 - ``<p>:day:<day>`` → sorted JSON list of that day's hours that have a bucket;
 - ``<p>:tick`` → ISO time of the last tick seen on the partition.
 
 The registries are rewritten only when an hour gets its first patient or its bucket is
 consumed (at most 24 hours a day list, one entry a day in the days list), never on each
-filing. A tick reads the buckets of the hours it has reached (:meth:`DeadlineIndex.due`),
-stores the patients in them, and only then consumes those buckets
-(:meth:`DeadlineIndex.consume`), so a tick redelivered after a crash finds every patient it
-had not finished. Entries are removed lazily: a patient stays in the bucket of a deadline it
-no longer has until a tick passes that hour.
+filing. Filing is not idempotent by itself: the caller keeps, next to each patient's
+state, the hour it is filed under and files again only for an earlier deadline
+(``agents.app``); a patient filed twice in one hour is one patient to :meth:`due`. A tick
+reads the buckets of the hours it has reached (:meth:`DeadlineIndex.due`), stores the
+patients in them, and only then consumes those buckets (:meth:`DeadlineIndex.consume`), so
+a tick redelivered after a crash finds every patient it had not finished. Entries are
+removed lazily: a patient stays in the bucket of a deadline it no longer has until a tick
+passes that hour.
 
 Every write order is chosen so that any prefix of a call's writes (a crash) leaves an index
-from which a redelivery recovers: a slot becomes visible only with its count, after its hour
-is registered; a member key is written last and deleted first, so it never claims a patient
-that no slot shows (a patient may show twice; :meth:`due` returns each once).
+from which a redelivery recovers: a slot becomes visible only with its count, after its
+hour is registered; a bucket is unregistered only once its slots are gone.
 
 Buckets of the first design (``<p>:hours`` and ``<p>:h:<hour>``, one JSON list each) are
 still read and consumed, so a worker upgraded over such a changelog fires those deadlines.
@@ -61,10 +62,6 @@ class DeadlineIndex:
 
     # -- keys and small JSON values -------------------------------------------------------
     @staticmethod
-    def _member(partition: int, hour: int, patient: bytes) -> bytes:
-        return b"%d:m:%d\xff" % (partition, hour) + patient
-
-    @staticmethod
     def _slot(partition: int, hour: int, i: int) -> bytes:
         return b"%d:s:%d:%d" % (partition, hour, i)
 
@@ -89,17 +86,18 @@ class DeadlineIndex:
 
     # -- filing ---------------------------------------------------------------------------
     def add(self, partition: int, patient: bytes, due: datetime) -> None:
-        """File ``patient`` under the hour of ``due`` (idempotent; a few small writes)."""
+        """File ``patient`` under the hour of ``due`` (two small writes; see the module
+        docstring for when to call it)."""
         hour = hour_of(due)
-        member = self._member(partition, hour, patient)
-        if member in self.table:
-            return
         n = self._count(partition, hour)
         if n == 0:
             self._register(partition, hour)
         self.table[self._slot(partition, hour, n)] = patient
         self.table[self._count_key(partition, hour)] = b"%d" % (n + 1)
-        self.table[member] = b""
+
+    def members(self, partition: int, hour: int) -> set[bytes]:
+        """The patients filed under ``hour``."""
+        return {p for _, p in self._slots(partition, hour)}
 
     def _register(self, partition: int, hour: int) -> None:
         day = hour // DAY_HOURS
@@ -158,7 +156,6 @@ class DeadlineIndex:
             if placed.get(patient, hour) == hour:
                 left = True
                 continue
-            self.table.pop(self._member(partition, hour, patient), None)  # member first
             self.table.pop(self._slot(partition, hour, i), None)
         if not left:
             self.table.pop(self._count_key(partition, hour), None)

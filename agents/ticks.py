@@ -37,23 +37,23 @@ class Ticks:
         deadline index stay as they are, so no other patient is moved."""
         partition = event.message.partition
         try:
-            state = await self._caught_up(partition, key)
+            state, filed = await self._caught_up(partition, key)
             if state is not None:
-                await self._commit(partition, key, advance(state, now, self.rules), state)
+                await self._commit(partition, key, advance(state, now, self.rules), filed)
         except StateTooLarge as e:
             await self.dead_letter(event, str(e), code="too-long", key=key)
 
     async def on_tick(self, event: Any, now: datetime) -> None:
-        """Advance the patients filed under a reached hour, deliver their outputs, store
-        them, and only then consume their buckets: a tick redelivered after a crash finds
-        the buckets again, and advancing a patient twice to the same time is a no-op.
+        """Advance the patients filed under a reached hour, deliver their outputs, file and
+        store them, and only then consume their buckets: a tick redelivered after a crash
+        finds the buckets again, and advancing a patient twice to the same time is a no-op.
 
         Each patient is advanced on its own (:meth:`_advanced`): one who raises or stopped
         the worker is dead-lettered and left out, the others go on."""
         msg = event.message
-        partition = msg.partition
+        partition, current = msg.partition, hour_of(now)
         self.index.set_last_tick(partition, now)
-        steps: list[tuple[bytes, Step, bytes]] = []
+        steps: list[tuple[bytes, Step, bytes, datetime | None]] = []
         placed: dict[bytes, int | None] = {}
         for key in self.index.due(partition, now):
             placed[key] = None
@@ -61,16 +61,22 @@ class Ticks:
             if done is not None:
                 steps.append((key, *done))
         self._flight().enter(TRANSITIONS, self.unit(msg))  # back to the tick itself
-        await self._deliver([out for _, step, _ in steps for out in step.outputs])
-        for key, step, value in steps:
-            self._store(partition, key, step, None, value)
-            after = next_deadline(step.state, self.rules)
-            placed[key] = hour_of(after) if after is not None else None
+        await self._deliver([out for _, step, _, _ in steps for out in step.outputs])
+        here = self.index.members(partition, current)  # already filed in this very hour
+        for key, step, value, after in steps:
+            hour = hour_of(after) if after is not None else None
+            if after is not None and (hour != current or key not in here):
+                self.index.add(partition, key, after)  # before the state that says so
+            self._store(key, value, step.state)
+            placed[key] = hour
         self.index.consume(partition, now, placed)
 
-    async def _advanced(self, event: Any, key: bytes, now: datetime) -> tuple[Step, bytes] | None:
-        """One due patient's step to ``now`` and the value to store, under the error policy
-        (a unit of its own in the flight recorder); ``None``: nothing to store."""
+    async def _advanced(
+        self, event: Any, key: bytes, now: datetime
+    ) -> tuple[Step, bytes, datetime | None] | None:
+        """One due patient's step to ``now``, the value to store and its next deadline,
+        under the error policy (a unit of its own in the flight recorder); ``None``:
+        nothing to store."""
         msg = event.message
         unit = self.unit(msg, key)
         flight = self._flight()
@@ -80,17 +86,19 @@ class Ticks:
             await self.dead_letter(event, STOPPED_TICK, key=key)
             flight.poison(unit)
             return None
-        done: list[tuple[Step, bytes]] = []
+        done: list[tuple[Step, bytes, datetime | None]] = []
         refused: list[str] = []
 
         async def work() -> None:
             done.clear()
-            state, _ = self._load(key)
+            state = self._load(key)[0]
             if state is None:
                 return
             step = advance(state, now, self.rules)
+            after = next_deadline(step.state, self.rules)
+            filed = hour_of(after) if after is not None else None  # its bucket is consumed
             try:
-                done.append((step, self._encoded(msg.partition, key, step)))
+                done.append((step, self._encoded(msg.partition, key, step, filed), after))
             except StateTooLarge as e:
                 refused.append(str(e))
 

@@ -25,7 +25,10 @@ from agents import ticks
 from agents.app import Pipeline
 from agents.poison import STOPS, TRANSITIONS, FlightRecorder, unit_of
 from agents.policy import STOPPED
+from agents.state_store import hour_of
 from agents.ticks import STOPPED_TICK, TICK_FAILED
+from pipeline.config import DEFAULT_RULES
+from pipeline.decide import next_deadline
 from pipeline.events import Tick
 from schemas.ingest import Limits, ingest
 from schemas.wire import encode_event
@@ -196,6 +199,12 @@ def test_a_patient_who_fails_a_tick_does_not_hold_back_the_others(
     assert key == b"s01" and _diagnostics(rec).startswith(TICK_FAILED)
     assert h.table[b"s01"] == before, "the failing patient is left as it was"
     assert b"s01" not in h.p.index.due(0, END + timedelta(days=400)), "and not tried every tick"
+    # its next event finds it filed nowhere (its stored hour was reached) and files it again
+    monkeypatch.setattr(ticks, "advance", real)
+    state, filed = asyncio.run(h.p._caught_up(0, b"s01"))
+    due = next_deadline(state, DEFAULT_RULES) if state is not None else None
+    assert due is not None and filed == hour_of(due)
+    assert b"s01" in h.p.index.due(0, due)
 
 
 def test_a_patient_who_stopped_the_worker_twice_is_left_out_of_the_tick(tmp_path: Path) -> None:
