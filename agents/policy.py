@@ -80,7 +80,11 @@ class ErrorPolicy:
             flight.poison(unit)
             flight.leave(slot)
             return
-        failures = await self._attempts(msg, lambda: work(event))
+        try:
+            failures = await self._attempts(msg, lambda: work(event))
+        except asyncio.CancelledError:  # the worker stops on purpose: no crash to count
+            flight.leave(slot)
+            raise
         if failures:
             await self.dead_letter(event, f"internal error while processing: {failures}")
         flight.done(unit)

@@ -340,3 +340,16 @@ def test_ingest_reads_times_against_the_wall_clock_or_the_runs_reference() -> No
     reference = [(hdr.REFERENCE, far.isoformat().encode())]
     asyncio.run(h.p.ingest_one(h.message(_visit(far), topic="care.inbound", headers=reference)))
     assert len(sent) == 1 and len(h.records()) == 1
+
+
+def test_a_message_cancelled_by_a_stop_on_purpose_does_not_count(tmp_path: Path) -> None:
+    """A worker stopped on purpose cancels the message in hand: that is no crash."""
+    path = tmp_path / "flight"
+    h = Harness(FlightRecorder(path))
+
+    async def cancelled(event: Any) -> None:
+        raise asyncio.CancelledError
+
+    with pytest.raises(asyncio.CancelledError):
+        _guard(h, cancelled, b'{"kind":"x"}')
+    assert FlightRecorder(path).stopped == {}
