@@ -35,7 +35,7 @@ test: setup deps lint ## everything CI runs: lint, types, unit, scenarios, real-
 	$(BIN)/pytest -q -ra
 
 test-unit: setup
-	$(BIN)/pytest -q -m "not integration"
+	$(BIN)/pytest -q -m "not integration and not slow"
 
 test-integration: setup deps
 	$(BIN)/pytest -q -m "integration and not slow"
