@@ -353,3 +353,36 @@ def test_a_message_cancelled_by_a_stop_on_purpose_does_not_count(tmp_path: Path)
     with pytest.raises(asyncio.CancelledError):
         _guard(h, cancelled, b'{"kind":"x"}')
     assert FlightRecorder(path).stopped == {}
+
+
+class TooLarge(Exception):
+    """What the producer raises for a record over its limit (aiokafka's
+    MessageSizeTooLargeError, wrapped by Faust)."""
+
+
+def test_an_output_the_producer_refuses_is_a_dead_letter_and_the_stream_goes_on() -> None:
+    """s02's discharge opens Tasks the producer will not take: its event is run twice, then
+    dead-lettered with no state stored (it would claim outputs never sent); s01 goes on."""
+    events = _events()
+    h = Harness()
+    sent: list[bytes] = []
+
+    class Topic:
+        async def send(self, *, key: bytes, value: bytes, **_: Any) -> Any:
+            if b'"s02"' in value:
+                raise TooLarge
+            sent.append(value)
+            done = asyncio.get_running_loop().create_future()
+            done.set_result(None)
+            return done
+
+    h.p.tasks = h.p.referrals = Topic()  # type: ignore[assignment]
+    h.feed(events)
+    letters = h.records()
+    assert letters and all(
+        _diagnostics(r) == "internal error while processing: TooLarge then TooLarge"
+        for _, r in letters
+    )
+    s02 = h.p._load(b"s02")[0]
+    assert s02 is not None and not s02.tasks, "no state claims the Tasks that were not sent"
+    assert h.table[b"s01"] and sent, "the other patient goes on"
