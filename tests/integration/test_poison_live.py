@@ -181,15 +181,24 @@ def test_poison_and_oversized_state_neither_stop_nor_loop_the_worker(
         time.sleep(3)  # a few more ticks: the worker is still up, and stops no more
         worker.supervise()
         alive = worker.proc is not None and worker.proc.poll() is None
-        letters = [orjson.loads(r.value) for r in kafka_io.read_topic(kafka_bootstrap, dlq)]
+        letters = [
+            (r.key, orjson.loads(r.value)) for r in kafka_io.read_topic(kafka_bootstrap, dlq)
+        ]
     finally:
         worker.stop()
     assert alive, worker.tail()
     assert worker.exits == [CRASH_EXIT, CRASH_EXIT], "stopped twice by the poison, then no more"
 
     by_raw: dict[str, list[dict[str, Any]]] = {}
-    for rec in letters:
-        by_raw.setdefault(rec["raw"], []).append(rec)
+    ticks = []  # a tick that reaches the grown patient cannot store it either
+    for key, rec in letters:
+        if rec["raw"].startswith('{"kind":"tick"'):
+            ticks.append((key, rec))
+        else:
+            by_raw.setdefault(rec["raw"], []).append(rec)
+    for key, rec in ticks:
+        assert key == b"grow" and rec["error"]["issue"][0]["code"] == "too-long", rec
+        assert rec["source"]["topic"] == wenv.topic("care.events")
     [poisoned] = by_raw.pop(raw[-3].decode())  # one dead letter, with the original document
     issue = poisoned["error"]["issue"][0]
     assert "stopped 2 times" in issue["diagnostics"] and issue["code"] == "exception"
@@ -207,5 +216,5 @@ def test_poison_and_oversized_state_neither_stop_nor_loop_the_worker(
     assert len(by_raw) > SESSIONS // 4
     print(
         f"poison-live: exits {worker.exits}; {len(by_raw)} sessions refused, "
-        f"{sum(map(len, by_raw.values()))} dead letters for them"
+        f"{sum(map(len, by_raw.values()))} dead letters for them, {len(ticks)} for ticks"
     )
