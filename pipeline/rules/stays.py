@@ -91,13 +91,10 @@ def readmission(ctx: Ctx, when: datetime, trigger: str, focus: str | None) -> bo
     referral each time. Source: reference/clinical-rules.md §7 (30-day readmission window,
     NCQA FAQ), rules.md §5, §7.
     """
-    s = ctx.s
-    last = s.last_discharge
-    if last is None or when < last:
+    last = ctx.s.last_discharge
+    if last is None or not is_readmission(ctx, when):
         return False
     gap = (local_date(when, ctx.tz) - local_date(last, ctx.tz)).days
-    if gap > ctx.cfg.transition.readmit_days:
-        return False
     text = (
         f"Admitted on {ctx.day(when)}, {gap} days after the discharge on {ctx.day(last)}; "
         f"review why the discharge plan did not hold."
