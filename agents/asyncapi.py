@@ -39,9 +39,9 @@ Json = dict[str, Any]
 _CHANNEL_TEXT = {
     "inbound": "FHIR R4 JSON in: hospital systems, case-manager systems and integrators "
     "write here (contract §2). Keys are not trusted for ordering.",
-    "events": "Normalized care events keyed by patient, and clock ticks sent to every "
-    "partition (contract §3, §8). Internal to carepath: written by the ingest agent and the "
-    "clock, read by the transition agent.",
+    "events": "Normalized care events keyed by patient, clock ticks sent to every "
+    "partition, and ticks keyed by one patient (contract §3, §8). Internal to carepath: "
+    "written by the ingest agent and the clock, read by the transition agent.",
     "tasks": "Every version of every Task (contract §5); compacted, so the topic keeps the "
     "latest version of each Task for ever.",
     "referrals": "Every version of every transition ServiceRequest (contract §5); compacted.",
@@ -59,7 +59,7 @@ def _topic(kind: str) -> str:
     return value
 
 
-def _header_schema(run_headers: bool) -> Json:
+def _header_schema(run_headers: bool, inbound: bool = False) -> Json:
     props: Json = {
         headers.SOURCE: {
             "type": "string",
@@ -76,6 +76,21 @@ def _header_schema(run_headers: bool) -> Json:
         props[headers.ORIGIN] = {
             "type": "string",
             "description": "`carepath replay --broker`: where the document came from, `file:line`.",
+        }
+        props[headers.REFERENCE] = {
+            "type": "string",
+            "format": "date-time",
+            "description": "`carepath replay --broker --until T`: the reference time of the "
+            "plausibility checks for this document (T, as embedded replay takes `--until`); "
+            "without it the worker takes its wall clock (issue 11, contract §9).",
+        }
+    if inbound:
+        props[headers.INBOUND] = {
+            "type": "string",
+            "pattern": "^[^:]+:[0-9]+:[0-9]+$",
+            "description": "Set by the ingest agent on every event: the `care.inbound` record "
+            "it was read from, `topic:partition:offset`; a dead letter of the transition "
+            "stage names that document with it.",
         }
     return {"type": "object", "properties": props}
 
@@ -118,8 +133,12 @@ def _messages() -> Json:
             "title": "Normalized care event or clock tick",
             "contentType": "application/json",
             "description": "The project's own schema (schemas/wire.py); headers are the "
-            "inbound record's.",
-            "headers": _header_schema(run_headers=True),
+            "inbound record's plus `carepath-inbound`. A clock tick is sent to every partition "
+            "with no key (live: every due patient of the partition advances); "
+            "`replay --broker --until T` sends ticks keyed by the patient keys of its own run, "
+            "which advance only that patient (issue 11: a replay never moves the clock of "
+            "other patients on a shared broker).",
+            "headers": _header_schema(run_headers=True, inbound=True),
             "payload": {"$ref": "#/components/schemas/CareEvent"},
             "bindings": _key({"type": "string", "description": "the patient key"}),
         },

@@ -103,7 +103,11 @@ def test_channels_keys_headers_and_payloads() -> None:
         }
     messages = doc["components"]["messages"]
     inbound = messages["fhirDocument"]["headers"]["properties"]
-    assert {headers.SOURCE, headers.ORIGIN, headers.RUN} <= set(inbound)
+    assert {headers.SOURCE, headers.ORIGIN, headers.RUN, headers.REFERENCE} <= set(inbound)
+    assert headers.INBOUND not in inbound  # set by the ingest agent, on care.events only
+    events = messages["careEvent"]["headers"]["properties"]
+    assert {headers.SOURCE, headers.REFERENCE, headers.INBOUND} <= set(events)
+    assert "keyed by the patient keys of its own run" in messages["careEvent"]["description"]
     assert messages["task"]["payload"] == {"$ref": f"{FHIR_SCHEMA}#/definitions/Task"}
     assert messages["serviceRequest"]["payload"] == {
         "$ref": f"{FHIR_SCHEMA}#/definitions/ServiceRequest"
