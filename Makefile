@@ -9,7 +9,7 @@ SHARED ?= ../shared
 $(BIN)/.installed: pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev,bench]'
+	$(BIN)/pip install -q -e '.[dev,bench,rocksdb]'
 	touch $@
 
 setup: $(BIN)/.installed
