@@ -73,7 +73,7 @@ def faust_settings(s: Settings) -> dict[str, Any]:
         store=s.store,
         datadir=str(s.datadir),
         topic_partitions=s.partitions,
-        topic_replication_factor=1,
+        topic_replication_factor=s.replication_factor,  # changelog and leader topics
         web_enabled=s.web_enabled,
         web_port=s.web_port,
         key_serializer="raw",

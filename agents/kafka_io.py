@@ -169,14 +169,18 @@ def ensure_topics(
     partitions: dict[str, int],
     timeout: float = 60.0,
     configs: dict[str, dict[str, str]] | None = None,
+    replication: int = 1,
 ) -> dict[str, str | None]:
     """Create the topics that do not exist yet (Faust creates only its internal ones), each
-    with its ``configs`` (e.g. ``cleanup.policy``). Returns the ``cleanup.policy`` of every
-    topic in ``configs``: as configured for one created here, as the broker describes it for
-    one that existed (``None``: unknown), so a caller can tell a topic someone else created
-    otherwise."""
+    with its ``configs`` (e.g. ``cleanup.policy``) and ``replication`` replicas. Returns the
+    ``cleanup.policy`` of every topic in ``configs``: as configured for one created here, as
+    the broker describes it for one that existed (``None``: unknown), so a caller can tell a
+    topic someone else created otherwise. Raises ``agents.replication.TopicProblem`` when
+    the cluster has fewer brokers than ``replication``."""
     from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
-    from kafka.errors import TopicAlreadyExistsError
+    from kafka.errors import InvalidReplicationFactorError, TopicAlreadyExistsError
+
+    from agents.replication import TopicProblem, check_brokers, replication_refused
 
     deadline = time.monotonic() + timeout
     while True:
@@ -189,15 +193,19 @@ def ensure_topics(
             time.sleep(1.0)
     configs = configs or {}
     try:
+        check_brokers(admin, replication)
         existing = set(admin.list_topics())
         new = [
-            NewTopic(name, n, 1, topic_configs=configs.get(name, {}))
+            NewTopic(name, n, replication, topic_configs=configs.get(name, {}))
             for name, n in partitions.items()
             if name not in existing
         ]
         for topic in new:
-            with contextlib.suppress(TopicAlreadyExistsError):
-                admin.create_topics([topic])
+            try:
+                with contextlib.suppress(TopicAlreadyExistsError):
+                    admin.create_topics([topic])
+            except InvalidReplicationFactorError as e:
+                raise TopicProblem(replication_refused(topic.name, replication, e)) from None
         # created here: as configured; found: as the broker describes it
         policies = {t: c.get("cleanup.policy", "delete") for t, c in configs.items()}
         found = [t for t in configs if t in existing]

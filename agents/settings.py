@@ -35,6 +35,12 @@ class Settings(BaseSettings):
         description="partitions of care.inbound when the worker creates it; more "
         "than one keeps a patient's order only if publishers key by patient",
     )
+    replication_factor: int = Field(
+        1,
+        ge=1,
+        description="replicas of every topic the worker creates (ours and Faust's changelog "
+        "and leader topics); at most the number of brokers, 3 on a production cluster",
+    )
     session_timeout: float = Field(
         30.0,
         ge=6,

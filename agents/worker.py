@@ -8,12 +8,15 @@ import faust
 
 from agents import kafka_io
 from agents.app import Pipeline
+from agents.replication import replication_factors
 from agents.security import check_connection, connection
 from agents.settings import Settings
 from pipeline.config import DEFAULT_RULES, RuleConfig, load_rules
 
 #: Output topics keep the latest version of every resource, for ever (contract §1).
 COMPACT = {"cleanup.policy": "compact"}
+#: The suffix of Faust's leader topic (``faust.assignor.leader_assignor``) after the app id.
+LEADER = "-__assignor-__leader"
 log = logging.getLogger("carepath.worker")
 
 
@@ -38,10 +41,8 @@ class QuietWorker(faust.Worker):
         super().on_setup_root_logger(logger, level)
 
 
-def run_worker(settings: Settings, rules: RuleConfig | None = None) -> int:
-    settings.datadir.mkdir(parents=True, exist_ok=True)  # Faust makes only the last level
-    check_connection(settings)  # one line and exit 2 when unreachable or refused (cli.main)
-    pipeline = build(settings, rules)
+def topic_plan(settings: Settings) -> tuple[dict[str, int], dict[str, dict[str, str]]]:
+    """The topics the worker creates when missing: partitions and configs of each."""
     n = settings.partitions
     topics = (
         settings.topic_events,
@@ -56,8 +57,18 @@ def run_worker(settings: Settings, rules: RuleConfig | None = None) -> int:
         settings.topic_inbound: {"max.message.bytes": str(settings.inbound_message_bytes)},
         settings.topic_deadletter: {"max.message.bytes": str(settings.deadletter_message_bytes)},
     }
-    policies = kafka_io.ensure_topics(connection(settings), wanted, configs=compacted | sized)
-    for topic in compacted:
+    return wanted, compacted | sized
+
+
+def prepare_topics(settings: Settings, pipeline: Pipeline) -> None:
+    """Create the topics that do not exist yet, with ``CAREPATH_REPLICATION_FACTOR`` replicas
+    (fewer brokers than that: ``TopicProblem``, one line and exit 2), and say so for an
+    output topic that is not compacted or a topic with another replication factor (Faust's
+    changelog and leader topics included, once they exist)."""
+    wanted, configs = topic_plan(settings)
+    target, replication = connection(settings), settings.replication_factor
+    policies = kafka_io.ensure_topics(target, wanted, configs=configs, replication=replication)
+    for topic in (settings.topic_tasks, settings.topic_referrals):
         policy = policies.get(topic)
         if policy != COMPACT["cleanup.policy"]:
             log.warning(
@@ -67,6 +78,24 @@ def run_worker(settings: Settings, rules: RuleConfig | None = None) -> int:
                 topic,
                 policy,
             )
+    internal = (pipeline.states.changelog_topic.get_topic_name(), f"{settings.app_id}{LEADER}")
+    for topic, factor in replication_factors(target, [*wanted, *internal]).items():
+        if factor != replication:
+            log.warning(
+                "topic %s has replication factor %d, not CAREPATH_REPLICATION_FACTOR=%d "
+                "(an operator changes it with kafka-reassign-partitions.sh, see "
+                "docs/operations.md)",
+                topic,
+                factor,
+                replication,
+            )
+
+
+def run_worker(settings: Settings, rules: RuleConfig | None = None) -> int:
+    settings.datadir.mkdir(parents=True, exist_ok=True)  # Faust makes only the last level
+    check_connection(settings)  # one line and exit 2 when unreachable or refused (cli.main)
+    pipeline = build(settings, rules)
+    prepare_topics(settings, pipeline)
     worker = QuietWorker(pipeline.app, loglevel=settings.log_level.upper(), quiet=True)
     worker.execute_from_commandline()  # blocks; owns the event loop
     return 0
