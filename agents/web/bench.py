@@ -159,7 +159,9 @@ def ingest_figures(settings: Any, docs: list[bytes], clients: int = 8) -> dict[s
     stamp = f"{time.time_ns()}"
     direct_topic, http_topic = f"bench-direct-{stamp}", f"bench-http-{stamp}"
     target = connection(settings)
-    kafka_io.ensure_topics(target, {direct_topic: 1, http_topic: 1})
+    kafka_io.ensure_topics(
+        target, {direct_topic: 1, http_topic: 1}, replication=settings.replication_factor
+    )
     started = time.perf_counter()
     kafka_io.publish(target, direct_topic, ((None, d, []) for d in docs))
     direct_eps = len(docs) / (time.perf_counter() - started)
