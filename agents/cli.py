@@ -68,10 +68,12 @@ def _cmd_replay(args: argparse.Namespace) -> int:
 
 def _cmd_worker(args: argparse.Namespace) -> int:
     from agents.reporting import timezone_notice
+    from agents.store import check_store
     from agents.worker import run_worker
 
     overrides = {"rules": args.rules} if args.rules else {}
     settings = Settings(**overrides)
+    check_store(settings)  # rocksdb:// without its extra: one line, exit 2
     rules = _rules(str(settings.rules) if settings.rules else None)  # refuse a bad file now
     notice = timezone_notice(rules)
     if notice:
