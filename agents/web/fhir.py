@@ -17,6 +17,7 @@ Task/ServiceRequest search, read and update for case managers' systems.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
@@ -347,16 +348,43 @@ def _bundle(
     )
 
 
-async def search_tasks(request: Request) -> Response:
+def _reader(request: Request) -> Web | Response:
+    """The web service if the request may read, else the refusal."""
     web = web_of(request)
     try:
         api_principal(web, request, "read")
     except (Unauthenticated, Forbidden) as e:
         return refusal(e)
+    return web
+
+
+@dataclass(frozen=True)
+class _Search:
+    web: Web
+    count: int
+    offset: int
+    order: str
+
+
+def _search(request: Request, sort: dict[str, str], default: str) -> _Search | Response:
+    """A search's reader, paging (``_count``, ``_offset``) and order (``_sort``), or the
+    response that refuses it."""
+    web = _reader(request)
+    if isinstance(web, Response):
+        return web
     paging = _count(request)
     if isinstance(paging, Response):
         return paging
-    count, offset = paging
+    order = _order(request, sort, default)
+    if isinstance(order, Response):
+        return order
+    return _Search(web, *paging, order)
+
+
+async def search_tasks(request: Request) -> Response:
+    q = _search(request, TASK_SORT, "prank DESC, due, id")
+    if isinstance(q, Response):
+        return q
     clauses, args = ["1"], []
     p = request.query_params
     for name, column, strip in (
@@ -376,23 +404,15 @@ async def search_tasks(request: Request) -> Response:
             c, a = _patient_clause(p[name])
             clauses.append(c)
             args += a
-    order = _order(request, TASK_SORT, "prank DESC, due, id")
-    if isinstance(order, Response):
-        return order
-    docs, total = web.model.search_tasks_sql(" AND ".join(clauses), args, order, count, offset)
-    return _bundle(request, docs, total, count, offset)
+    where = " AND ".join(clauses)
+    docs, total = q.web.model.search_tasks_sql(where, args, q.order, q.count, q.offset)
+    return _bundle(request, docs, total, q.count, q.offset)
 
 
 async def search_referrals(request: Request) -> Response:
-    web = web_of(request)
-    try:
-        api_principal(web, request, "read")
-    except (Unauthenticated, Forbidden) as e:
-        return refusal(e)
-    paging = _count(request)
-    if isinstance(paging, Response):
-        return paging
-    count, offset = paging
+    q = _search(request, REFERRAL_SORT, "prank DESC, authored, id")
+    if isinstance(q, Response):
+        return q
     p = request.query_params
     where: dict[str, str] = {}
     for name, column in (("status", "status"), ("priority", "priority"), ("code", "level")):
@@ -400,19 +420,14 @@ async def search_referrals(request: Request) -> Response:
             where[column] = p[name].rpartition("|")[2]
     if p.get("patient") or p.get("subject"):
         where["patient"] = (p.get("patient") or p.get("subject") or "").removeprefix("Patient/")
-    order = _order(request, REFERRAL_SORT, "prank DESC, authored, id")
-    if isinstance(order, Response):
-        return order
-    docs, total = web.model.search_referrals(where, order, count, offset)
-    return _bundle(request, docs, total, count, offset)
+    docs, total = q.web.model.search_referrals(where, q.order, q.count, q.offset)
+    return _bundle(request, docs, total, q.count, q.offset)
 
 
 async def read_task(request: Request) -> Response:
-    web = web_of(request)
-    try:
-        api_principal(web, request, "read")
-    except (Unauthenticated, Forbidden) as e:
-        return refusal(e)
+    web = _reader(request)
+    if isinstance(web, Response):
+        return web
     view = web.model.task(request.path_params["rid"])
     if view is None:
         return outcome(404, "error", "not-found", f"Task/{request.path_params['rid']}: unknown")
@@ -420,11 +435,9 @@ async def read_task(request: Request) -> Response:
 
 
 async def read_referral(request: Request) -> Response:
-    web = web_of(request)
-    try:
-        api_principal(web, request, "read")
-    except (Unauthenticated, Forbidden) as e:
-        return refusal(e)
+    web = _reader(request)
+    if isinstance(web, Response):
+        return web
     rid = request.path_params["rid"]
     found = web.model.referral(rid)
     if found is None:
