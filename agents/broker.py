@@ -12,7 +12,8 @@ JVM runs detached from the caller, and everything it needs lives in one *broker 
 - with ``--secure`` (:mod:`agents.broker_secure`): ``tls/`` (CA and broker certificate made at
   start) and ``client.env`` (the ``CAREPATH_*`` settings of the SASL_SSL client user).
 
-Command line: ``python -m agents.broker up|down|status|stop-keep|start|restart``.
+Command line: ``carepath broker up|down|status|stop-keep|start|restart|fetch`` (also
+``python -m agents.broker``): :func:`add_arguments` and :func:`run`.
 """
 
 from __future__ import annotations
@@ -84,8 +85,10 @@ class BrokerError(RuntimeError):
 
 def default_dir() -> Path:
     """carepath's home: ``$CAREPATH_HOME``, else ``${XDG_CACHE_HOME:-~/.cache}/carepath``."""
-    if home := os.environ.get("CAREPATH_HOME"):
-        return Path(home).expanduser()
+    from agents.settings import LocalSettings
+
+    if home := LocalSettings().home:
+        return home.expanduser()
     cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(cache) / "carepath"
 
@@ -93,6 +96,13 @@ def default_dir() -> Path:
 def default_broker_dir() -> Path:
     """The broker dir used by the command line when ``--dir`` is not given."""
     return default_dir() / "broker"
+
+
+def kafka_version() -> str:
+    """The Kafka version of a local broker: ``$CAREPATH_KAFKA_VERSION``, else the default."""
+    from agents.settings import LocalSettings
+
+    return LocalSettings().kafka_version or DEFAULT_KAFKA_VERSION
 
 
 def jar_cache_dir() -> Path:
@@ -690,25 +700,26 @@ def broker_restart(
 
 
 # ---------------------------------------------------------------------------------------------
-# Command line
+# Command line: ``carepath broker ...``; ``python -m agents.broker ...`` is the same command
+
+ACTIONS = ("up", "down", "status", "stop-keep", "start", "restart", "fetch")
+_STOPS = ("down", "stop-keep", "restart")
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m agents.broker", description="Run a local single-node Apache Kafka broker."
-    )
+def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """The arguments of ``carepath broker`` (the one parser of the broker command)."""
     parser.add_argument(
-        "command",
-        choices=["up", "down", "status", "stop-keep", "start", "restart", "fetch"],
+        "action",
+        choices=ACTIONS,
         help="up: start or reuse (prints the bootstrap address last); down: stop and wipe; "
-        "stop-keep/start/restart: keep data and ports; fetch: only download the jars",
+        "status; stop-keep/start/restart: keep data and ports; fetch: only download the jars",
     )
     parser.add_argument(
         "--version",
-        default=os.environ.get("CAREPATH_KAFKA_VERSION", DEFAULT_KAFKA_VERSION),
-        help=f"Kafka version for up/fetch (default {DEFAULT_KAFKA_VERSION})",
+        help=f"Kafka version for up/fetch (default: CAREPATH_KAFKA_VERSION, else "
+        f"{DEFAULT_KAFKA_VERSION})",
     )
-    parser.add_argument("--dir", type=Path, default=None, help="broker dir")
+    parser.add_argument("--dir", type=Path, help="broker directory (default: CAREPATH_HOME/broker)")
     parser.add_argument(
         "--secure",
         action="store_true",
@@ -718,25 +729,56 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    directory: Path = args.dir or default_broker_dir()
+def _external(args: argparse.Namespace) -> int | None:
+    """With ``CAREPATH_BROKER`` naming a broker that is not ours and no ``--dir``, the
+    command uses that broker (checked, its address printed) and starts or stops none."""
+    from agents.settings import LocalSettings
+
+    external = LocalSettings().broker
+    if not external or args.dir or args.action == "fetch":
+        return None
+    address = external.split("://", 1)[-1]
+    if broker_status(default_broker_dir()) == address:
+        return None  # ours: the command applies to it
+    if args.action in _STOPS:
+        print(f"CAREPATH_BROKER={external} is not ours to stop", file=sys.stderr)
+        return 0
+    from agents.security import ConnectionProblem, check_connection
+    from agents.settings import Settings
+
     try:
-        if args.command == "up":
-            address = broker_up(directory, args.version, secure=args.secure)
+        check_connection(Settings())
+    except ConnectionProblem as e:
+        print(f"CAREPATH_BROKER={external}: {e}", file=sys.stderr)
+        return 1
+    print(f"using CAREPATH_BROKER={external}", file=sys.stderr)
+    print(address)
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    """``carepath broker ACTION [--version V] [--dir D] [--secure]`` (:func:`add_arguments`)."""
+    external = _external(args)
+    if external is not None:
+        return external
+    directory: Path = args.dir or default_broker_dir()
+    version: str = args.version or kafka_version()
+    try:
+        if args.action == "up":
+            address = broker_up(directory, version, secure=args.secure)
             if args.secure:
                 env = directory.expanduser().resolve() / "client.env"
                 _log(f"client settings in {env} (set -a; . {env}; set +a)")
             print(address)
-        elif args.command == "start":
+        elif args.action == "start":
             print(broker_start_existing(directory))
-        elif args.command == "restart":
+        elif args.action == "restart":
             print(broker_restart(directory))
-        elif args.command in ("down", "stop-keep"):
-            stopped = broker_down(directory, keep_data=args.command == "stop-keep")
+        elif args.action in ("down", "stop-keep"):
+            stopped = broker_down(directory, keep_data=args.action == "stop-keep")
             print("stopped" if stopped else "not running")
-        elif args.command == "fetch":
-            print(fetch_jars(args.version, jar_cache_dir()))
+        elif args.action == "fetch":
+            print(fetch_jars(version, jar_cache_dir()))
         else:
             address = broker_status(directory)
             print(address or "not running")
@@ -745,6 +787,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m agents.broker ARGS``: ``carepath broker ARGS``, through the same parser."""
+    from agents.cli import main as carepath
+
+    return carepath(["broker", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 
 from pydantic import ValidationError
 
+from agents import broker
 from agents.security import ConnectionProblem, check_connection
 from agents.settings import Settings, settings_problem
 from pipeline.config import DEFAULT_RULES, RuleConfig, RulesFileError, load_rules
@@ -79,36 +80,6 @@ def _cmd_worker(args: argparse.Namespace) -> int:
     if notice:
         print(f"worker: {notice}", file=sys.stderr)
     return run_worker(settings, rules)
-
-
-def _cmd_broker(args: argparse.Namespace) -> int:
-    import os
-
-    from agents import broker
-
-    external = os.environ.get("CAREPATH_BROKER", "").strip()
-    address = external.split("://", 1)[-1]
-    ours = bool(external) and broker.broker_status(broker.default_broker_dir()) == address
-    if external and not args.dir and not ours:  # use the existing broker, not one of ours
-        if args.action == "down":
-            print(f"CAREPATH_BROKER={external} is not ours to stop", file=sys.stderr)
-            return 0
-        try:
-            check_connection(Settings())
-        except ConnectionProblem as e:
-            print(f"CAREPATH_BROKER={external}: {e}", file=sys.stderr)
-            return 1
-        print(f"using CAREPATH_BROKER={external}", file=sys.stderr)
-        print(address)
-        return 0
-    argv = [args.action]
-    if args.version:
-        argv += ["--version", args.version]
-    if args.dir:
-        argv += ["--dir", args.dir]
-    if args.secure:
-        argv.append("--secure")
-    return int(broker.main(argv) or 0)
 
 
 def _cmd_tasks(args: argparse.Namespace) -> int:
@@ -207,15 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
     wp.set_defaults(func=_cmd_worker)
 
     bp = sub.add_parser("broker", help="a local Apache Kafka broker from Maven Central jars")
-    bp.add_argument("action", choices=["up", "down", "status"])
-    bp.add_argument("--version", help="Kafka version")
-    bp.add_argument("--dir", help="broker directory")
-    bp.add_argument(
-        "--secure",
-        action="store_true",
-        help="up: SASL_SSL (SCRAM-SHA-512) for clients; writes DIR/client.env",
-    )
-    bp.set_defaults(func=_cmd_broker)
+    broker.add_arguments(bp).set_defaults(func=broker.run)
 
     tp = sub.add_parser("tasks", help="print the open worklist from care.tasks")
     tp.add_argument("--broker", help="kafka://HOST:PORT (default: CAREPATH_BROKER)")

@@ -1,11 +1,15 @@
 """The one frozen settings object (DESIGN.md convention 6): env prefix ``CAREPATH_``.
 
 Built once at start-up by the entry point and passed down; nothing reads the environment
-at import time. Topic names live here.
+at import time. Topic names live here. This module is the one place that reads ``CAREPATH_*``
+variables: :class:`Settings` for the worker and the clients, :class:`LocalSettings` for the
+local tooling (``carepath broker``, the bench, the test harness), and
+:func:`environ_without_settings` for a child process whose settings the caller sets.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -148,3 +152,35 @@ def settings_problem(error: ValidationError) -> str:
         msg = str(e["msg"]).removeprefix("Value error, ")
         parts.append(f"CAREPATH_{name}: {msg}" if name else msg)
     return "invalid settings: " + "; ".join(parts)
+
+
+class LocalSettings(BaseSettings):
+    """The ``CAREPATH_*`` variables of the local tooling (``carepath broker``, the bench, the
+    test harness), apart from :class:`Settings` so that a client setting that does not
+    validate (a CA file a stopped secure broker took with it) never stops ``broker down``."""
+
+    model_config = SettingsConfigDict(env_prefix="CAREPATH_", frozen=True, extra="ignore")
+
+    home: Path | None = Field(
+        None, description="carepath's files (default: ${XDG_CACHE_HOME:-~/.cache}/carepath)"
+    )
+    kafka_version: str | None = Field(
+        None, description="Kafka of `carepath broker up` (default: its DEFAULT_KAFKA_VERSION)"
+    )
+    broker: str = Field("", description="CAREPATH_BROKER as given: an external broker, or ''")
+
+    @field_validator("home", "kafka_version", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return (value.strip() or None) if isinstance(value, str) else value
+
+    @field_validator("broker", mode="before")
+    @classmethod
+    def _stripped(cls, value: object) -> object:
+        return value.strip() if isinstance(value, str) else value
+
+
+def environ_without_settings() -> dict[str, str]:
+    """This process's environment without its ``CAREPATH_*`` variables: the base of a child
+    process's environment when the caller gives it all of its settings."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("CAREPATH_")}

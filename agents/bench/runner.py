@@ -112,11 +112,10 @@ def _kafka(args: argparse.Namespace, sizes: Sizes, progress: Progress) -> dict[s
 
             bootstrap = connection(Settings(broker=args.broker.split(";")[0]))
         else:
-            from agents.broker import DEFAULT_KAFKA_VERSION, broker_up
+            from agents.broker import broker_up, kafka_version
 
             progress("broker: starting a local Kafka broker")
-            version = os.environ.get("CAREPATH_KAFKA_VERSION") or DEFAULT_KAFKA_VERSION
-            bootstrap = broker_up(broker_dir, version)
+            bootstrap = broker_up(broker_dir, kafka_version())
             progress(f"broker: {bootstrap}")
         try:
             # a separate population (other seed and keys) so the Kafka runs start fresh

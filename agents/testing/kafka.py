@@ -104,14 +104,15 @@ _TOPICS = ("inbound", "events", "tasks", "referrals", "deadletter")
 def broker(directory: Path) -> Iterator[str]:
     """``host:port`` of ``CAREPATH_BROKER`` when set, else of a broker the project's launcher
     starts in ``directory`` (stopped on exit; it dies with this process if killed)."""
-    external = os.environ.get("CAREPATH_BROKER", "").strip()
+    from agents.settings import LocalSettings
+
+    external = LocalSettings().broker
     if external:
         yield external.split("://", 1)[-1].split(";")[0].split(",")[0]
         return
-    from agents.broker import DEFAULT_KAFKA_VERSION, broker_down, broker_up
+    from agents.broker import broker_down, broker_up, kafka_version
 
-    version = os.environ.get("CAREPATH_KAFKA_VERSION") or DEFAULT_KAFKA_VERSION
-    address = broker_up(directory, version, tie_to_caller=True)
+    address = broker_up(directory, kafka_version(), tie_to_caller=True)
     try:
         yield address
     finally:
