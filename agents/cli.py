@@ -139,8 +139,12 @@ def _cmd_asyncapi(args: argparse.Namespace) -> int:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
-    from agents.bench import run_bench
+    from agents.bench import extra_problem, run_bench
 
+    problem = extra_problem()
+    if problem:
+        print(f"carepath bench: {problem}", file=sys.stderr)
+        return 2
     if args.broker and not args.skip_kafka:
         check_connection(Settings(broker=args.broker))
     return run_bench(args)
