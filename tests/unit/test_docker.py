@@ -37,6 +37,7 @@ from agents.web.settings import WebSettings
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = ROOT / "Dockerfile"
 COMPOSE = [ROOT / "docker-compose.yml", ROOT / "docker-compose.secure.yml"]
+OPERATIONS = ROOT / "docs" / "operations.md"
 
 
 def instructions() -> list[tuple[str, str]]:
@@ -170,9 +171,23 @@ def test_every_setting_the_docker_files_name_exists() -> None:
     fields |= {f"CAREPATH_{n.upper()}" for n in LocalSettings.model_fields}
     fields |= {f"CAREPATH_WEB_{n.upper()}" for n in WebSettings.model_fields}
     named = set()
-    for path in [DOCKERFILE, *COMPOSE, ROOT / "agents" / "compose_secrets.py"]:
+    for path in [DOCKERFILE, *COMPOSE, ROOT / "agents" / "compose_secrets.py", OPERATIONS]:
         named |= set(re.findall(r"CAREPATH_[A-Z_]*[A-Z]", path.read_text()))
     assert named and named <= fields, sorted(named - fields)
+
+
+def test_the_operations_guide_gives_the_topic_limits_the_worker_sets() -> None:
+    from agents.worker import COMPACT, topic_plan
+
+    s = Settings(_env_file=None)  # type: ignore[call-arg]
+    _, configs = topic_plan(s)
+    text = OPERATIONS.read_text()
+    for topic, config in configs.items():
+        row = next(line for line in text.splitlines() if line.startswith(f"| `{topic}` "))
+        for value in config.values():
+            shown = f"{int(value):,}" if value.isdigit() else f"cleanup.policy={value}"
+            assert shown in row, (topic, value, row)
+    assert COMPACT == {"cleanup.policy": "compact"}
 
 
 def _compose_client() -> list[str] | None:
