@@ -1,6 +1,9 @@
-"""Plain Kafka client helpers (kafka-python) for the CLI: read a topic to its end, publish,
-and wait until a consumer group has committed everything that was published; and, for the
-worker, :class:`RecordReader` (aiokafka) to read one record back by its position.
+"""Plain Kafka client helpers for the CLI, the bench and the tests: create, describe and
+delete topics, read a topic to its end, publish (kafka-python; aiokafka for the bench's fast
+and paced sends), and wait until a consumer group has committed everything that was
+published (:class:`Offsets`); aiokafka clients with the connection's security
+(:func:`aio_producer`, :func:`aio_consumer`); and, for the worker, :class:`RecordReader`
+(aiokafka) to read one record back by its position.
 
 Each helper takes where to connect as a ``host:port`` string (PLAINTEXT) or as an
 ``agents.security.Connection`` (``connection(settings)``: TLS and SASL from the settings)."""
@@ -11,18 +14,18 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka import TopicPartition as AioTopicPartition
 from aiokafka.errors import KafkaError as AioKafkaError
 from aiokafka.partitioner import DefaultPartitioner
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.errors import KafkaError
 
-from agents.security import Connection, client_kwargs
+from agents.security import Connection, aio_client_kwargs, client_kwargs
 
 log = logging.getLogger("carepath.agents")
 Header = tuple[str, bytes]
@@ -38,6 +41,7 @@ class Record:
     key: bytes | None
     value: bytes
     headers: tuple[Header, ...]
+    timestamp: int = -1  # ms: the producer's, or the broker's append time (LogAppendTime)
 
 
 def _partitions(consumer: KafkaConsumer, topic: str, timeout: float = 10.0) -> list[int]:
@@ -52,13 +56,74 @@ def _partitions(consumer: KafkaConsumer, topic: str, timeout: float = 10.0) -> l
         time.sleep(0.2)
 
 
+class Offsets:
+    """End offsets of topics and a consumer group's committed offsets, through one consumer
+    and one admin client kept open, so a caller can poll them quickly (the bench, every
+    50 ms). Asking about a topic never creates it."""
+
+    def __init__(self, bootstrap: Target) -> None:
+        self.bootstrap = bootstrap
+        self.consumer = KafkaConsumer(**client_kwargs(bootstrap), allow_auto_create_topics=False)
+        self._admin: KafkaAdminClient | None = None
+
+    def __enter__(self) -> Offsets:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.consumer.close()
+        if self._admin is not None:
+            self._admin.close()
+
+    def ends(self, topic: str) -> dict[int, int]:
+        """{partition: end offset} of ``topic`` ({} if it has no partitions within 10 s)."""
+        tps = [TopicPartition(topic, p) for p in _partitions(self.consumer, topic)]
+        return {tp.partition: off for tp, off in self.consumer.end_offsets(tps).items()}
+
+    def total(self, topic: str) -> int:
+        return sum(self.ends(topic).values())
+
+    def committed(self, group: str, topic: str) -> dict[int, int]:
+        """{partition: offset} that ``group`` has committed on ``topic`` ({} if unknown)."""
+        if self._admin is None:
+            self._admin = KafkaAdminClient(**client_kwargs(self.bootstrap))
+        try:
+            found = self._admin.list_group_offsets(group).get(group, {})
+        except KafkaError:
+            return {}
+        return {tp.partition: om.offset for tp, om in found.items() if tp.topic == topic}
+
+    def wait_committed(
+        self,
+        group: str,
+        topic: str,
+        timeout: float,
+        alive: Callable[[], bool] | None = None,
+        poll: float = 0.3,
+    ) -> None:
+        """Block until ``group`` has committed offsets ≥ the current end of every partition;
+        ``alive``: whether the consumer still runs (else ``RuntimeError`` at once)."""
+        targets = self.ends(topic)
+        deadline = time.monotonic() + timeout
+        while True:
+            done = self.committed(group, topic)
+            if all(done.get(p, 0) >= end for p, end in targets.items()):
+                return
+            if alive is not None and not alive():
+                raise RuntimeError(f"the consumer of {topic} (group {group}) exited")
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"group {group} did not consume {topic} to {targets} within {timeout}s "
+                    f"(committed {done}); is a worker running on this broker?"
+                )
+            time.sleep(poll)
+
+
 def end_offsets(bootstrap: Target, topic: str) -> dict[int, int]:
-    consumer = KafkaConsumer(**client_kwargs(bootstrap))
-    try:
-        tps = [TopicPartition(topic, p) for p in _partitions(consumer, topic)]
-        return {tp.partition: off for tp, off in consumer.end_offsets(tps).items()}
-    finally:
-        consumer.close()
+    with Offsets(bootstrap) as offsets:
+        return offsets.ends(topic)
 
 
 def read_topic(bootstrap: Target, topic: str, timeout: float = 30.0) -> Iterator[Record]:
@@ -78,8 +143,9 @@ def read_topic(bootstrap: Target, topic: str, timeout: float = 30.0) -> Iterator
             for tp, msgs in consumer.poll(timeout_ms=500).items():
                 for m in msgs:
                     if m.offset < ends[tp]:
+                        headers = tuple(m.headers or ())
                         yield Record(
-                            topic, tp.partition, m.offset, m.key, m.value, tuple(m.headers or ())
+                            topic, tp.partition, m.offset, m.key, m.value, headers, m.timestamp
                         )
     finally:
         consumer.close()
@@ -142,24 +208,85 @@ def publish_checked(
 
 def wait_committed(bootstrap: Target, group: str, topic: str, timeout: float) -> None:
     """Block until ``group`` has committed offsets ≥ the current end of every partition."""
-    targets = end_offsets(bootstrap, topic)
+    with Offsets(bootstrap) as offsets:
+        offsets.wait_committed(group, topic, timeout)
+
+
+async def apublish(
+    bootstrap: Target, topic: str, values: Iterable[bytes], rate: float | None = None
+) -> int:
+    """Send ``values`` (no key) with aiokafka, ``acks=all``: as fast as it can, or paced at
+    ``rate`` records a second (the bench's offered load). Raise if Kafka refused any."""
+    producer = aio_producer(bootstrap, acks="all", linger_ms=2)
+    await producer.start()
+    sent: list[asyncio.Future[Any]] = []
+    try:
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        send = producer.send
+        for value in values:
+            if rate:
+                delay = start + len(sent) / rate - loop.time()
+                if delay > 0.0005:
+                    await asyncio.sleep(delay)
+            sent.append(await send(topic, value=value))
+        await producer.flush()
+    finally:
+        await producer.stop()
+    refused = [f for f in sent if f.done() and not f.cancelled() and f.exception()]
+    if refused or not all(f.done() for f in sent):
+        raise KafkaError(f"{len(refused)} of {len(sent)} records not acknowledged by {topic}")
+    return len(sent)
+
+
+def publish_values(
+    bootstrap: Target, topic: str, values: Iterable[bytes], rate: float | None = None
+) -> int:
+    """:func:`apublish` from synchronous code."""
+    return asyncio.run(apublish(bootstrap, topic, values, rate))
+
+
+def aio_producer(bootstrap: Target, **kwargs: Any) -> AIOKafkaProducer:
+    """An aiokafka producer (not started) with the connection's TLS and SASL."""
+    return AIOKafkaProducer(**aio_client_kwargs(bootstrap), **kwargs)
+
+
+def aio_consumer(bootstrap: Target, *topics: str, **kwargs: Any) -> AIOKafkaConsumer:
+    """An aiokafka consumer (not started) with the connection's TLS and SASL."""
+    return AIOKafkaConsumer(*topics, **aio_client_kwargs(bootstrap), **kwargs)
+
+
+def wait_leaders(bootstrap: Target, partitions: dict[str, int], timeout: float = 30.0) -> None:
+    """Block until every topic of ``partitions`` has that many partitions, each with a
+    leader (a topic just created can be written at once); ``TimeoutError`` otherwise."""
     admin = KafkaAdminClient(**client_kwargs(bootstrap))
     deadline = time.monotonic() + timeout
     try:
         while True:
-            try:
-                committed = admin.list_group_offsets(group).get(group, {})
-            except KafkaError:
-                committed = {}
-            done = {tp.partition: om.offset for tp, om in committed.items() if tp.topic == topic}
-            if all(done.get(p, 0) >= end for p, end in targets.items()):
+            meta = admin.describe_topics(list(partitions))
+            if all(
+                t["error_code"] == 0
+                and len(t["partitions"]) == partitions[t["name"]]
+                and all(p["leader_id"] >= 0 for p in t["partitions"])
+                for t in meta
+            ):
                 return
             if time.monotonic() > deadline:
-                raise TimeoutError(
-                    f"group {group} did not consume {topic} to {targets} within {timeout}s "
-                    f"(committed {done}); is a worker running on this broker?"
-                )
-            time.sleep(0.3)
+                raise TimeoutError(f"topics {sorted(partitions)} have no leaders in {timeout}s")
+            time.sleep(0.1)
+    finally:
+        admin.close()
+
+
+def delete_topics(bootstrap: Target, prefix: str) -> list[str]:
+    """Delete every topic whose name starts with ``prefix`` (a test's or a bench run's own
+    topics); return their names."""
+    admin = KafkaAdminClient(**client_kwargs(bootstrap))
+    try:
+        mine = sorted(t for t in admin.list_topics() if t.startswith(prefix))
+        if mine:
+            admin.delete_topics(mine)
+        return mine
     finally:
         admin.close()
 

@@ -24,7 +24,6 @@ How each figure is measured (docs/benchmarks.md repeats this):
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import math
 import os
@@ -34,16 +33,19 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeAlias
 
 import orjson
 
+from agents import kafka_io
 from agents.bench import templates as T
 from agents.bench.faust_skeleton import MID_PARTITIONS
-from agents.security import Connection, aio_client_kwargs, child_env, client_kwargs
+from agents.kafka_io import Offsets, publish_values
+from agents.security import Connection, child_env
+from agents.settings import environ_without_settings
 
 Target: TypeAlias = str | Connection  # host:port (PLAINTEXT) or a secure connection
 
@@ -51,6 +53,7 @@ Progress = Callable[[str], None]
 PARTITIONS = 4  # care.events and the output topics
 INBOUND_PARTITIONS = 1  # documents carry no patient key: one partition keeps their order
 POLL_S = 0.05
+READ_TIMEOUT_S = 120.0  # reading a topic back after a run
 PASSTHROUGH_RUNS = 3
 IMMEDIATE_RULES = frozenset(
     {"C-FOLLOWUP", "C-AMA", "C-CRISIS", "C-SAFETY", "C-SI-SCREEN", "C-SUD", "C-NO-SHOW"}
@@ -133,161 +136,24 @@ class KafkaResult:
         return 1e6 * self.passthrough_cpu / self.n_messages if self.n_messages else 0.0
 
 
-# -- admin helpers (kafka-python) ---------------------------------------------------------
+# -- Kafka helpers (agents.kafka_io) ---------------------------------------------------------
 def create_topics(bootstrap: Target, topics: dict[str, tuple[int, dict[str, str]]]) -> None:
     """Create ``{name: (partitions, config)}`` and wait until every partition has a leader."""
-    from kafka import KafkaAdminClient
-    from kafka.admin import NewTopic
-
-    admin = KafkaAdminClient(**client_kwargs(bootstrap))
-    try:
-        admin.create_topics(
-            [NewTopic(t, n, 1, topic_configs=cfg) for t, (n, cfg) in topics.items()]
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            meta = admin.describe_topics(list(topics))
-            if all(
-                t["error_code"] == 0
-                and len(t["partitions"]) == topics[t["name"]][0]
-                and all(p["leader_id"] >= 0 for p in t["partitions"])
-                for t in meta
-            ):
-                return
-            time.sleep(0.1)
-    finally:
-        admin.close()
+    partitions = {t: n for t, (n, _) in topics.items()}
+    configs = {t: cfg for t, (_, cfg) in topics.items() if cfg}
+    kafka_io.ensure_topics(bootstrap, partitions, configs=configs)
+    kafka_io.wait_leaders(bootstrap, partitions)
 
 
 def delete_topics(bootstrap: Target, prefix: str) -> None:
-    from kafka import KafkaAdminClient
-
+    """Delete a run's topics (``<prefix>…``): a clean-up that never fails the bench."""
     with contextlib.suppress(Exception):
-        admin = KafkaAdminClient(**client_kwargs(bootstrap))
-        try:
-            mine = [t for t in admin.list_topics() if t.startswith(prefix)]
-            if mine:
-                admin.delete_topics(mine)
-        finally:
-            admin.close()
+        kafka_io.delete_topics(bootstrap, prefix)
 
 
-class Offsets:
-    """End offsets and a group's committed offsets, polled quickly."""
-
-    def __init__(self, bootstrap: Target) -> None:
-        from kafka import KafkaAdminClient, KafkaConsumer
-
-        # never auto-create a topic by asking about it (the broker would give it one partition)
-        self.consumer = KafkaConsumer(**client_kwargs(bootstrap), allow_auto_create_topics=False)
-        self.admin = KafkaAdminClient(**client_kwargs(bootstrap))
-
-    def close(self) -> None:
-        self.consumer.close()
-        self.admin.close()
-
-    def ends(self, topic: str) -> dict[int, int]:
-        from kafka import TopicPartition
-
-        parts = self.consumer.partitions_for_topic(topic)
-        deadline = time.monotonic() + 10
-        while not parts and time.monotonic() < deadline:
-            self.consumer.topics()
-            time.sleep(0.1)
-            parts = self.consumer.partitions_for_topic(topic)
-        tps = [TopicPartition(topic, p) for p in sorted(parts or ())]
-        return {tp.partition: off for tp, off in self.consumer.end_offsets(tps).items()}
-
-    def total(self, topic: str) -> int:
-        return sum(self.ends(topic).values())
-
-    def wait_committed(
-        self, group: str, topic: str, timeout: float, alive: Callable[[], bool]
-    ) -> None:
-        from kafka.errors import KafkaError
-
-        targets = self.ends(topic)
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                committed = self.admin.list_group_offsets(group).get(group, {})
-            except KafkaError:
-                committed = {}
-            done = {tp.partition: m.offset for tp, m in committed.items() if tp.topic == topic}
-            if all(done.get(p, 0) >= end for p, end in targets.items()):
-                return
-            if not alive():
-                raise RuntimeError(f"the consumer of {topic} exited")
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{group} did not commit {topic} to {targets} in {timeout}s")
-            time.sleep(POLL_S)
-
-
-# -- producing -----------------------------------------------------------------------------
-async def _publish(bootstrap: Target, topic: str, docs: Iterable[bytes], rate: float | None) -> int:
-    """Publish ``docs``; as fast as possible, or paced at ``rate`` documents/s."""
-    from aiokafka import AIOKafkaProducer
-
-    producer = AIOKafkaProducer(**aio_client_kwargs(bootstrap), acks="all", linger_ms=2)
-    await producer.start()
-    n = 0
-    try:
-        loop = asyncio.get_running_loop()
-        start = loop.time()
-        send = producer.send
-        for doc in docs:
-            if rate:
-                delay = start + n / rate - loop.time()
-                if delay > 0.0005:
-                    await asyncio.sleep(delay)
-            await send(topic, value=doc)
-            n += 1
-        await producer.flush()
-    finally:
-        await producer.stop()
-    return n
-
-
-def publish(bootstrap: Target, topic: str, docs: Iterable[bytes], rate: float | None = None) -> int:
-    return asyncio.run(_publish(bootstrap, topic, docs, rate))
-
-
-async def _read_records(bootstrap: Target, topic: str, partitions: int) -> list[Any]:
-    """Every record of ``topic`` up to its current end (aiokafka ``ConsumerRecord``s)."""
-    from aiokafka import AIOKafkaConsumer, TopicPartition
-
-    consumer = AIOKafkaConsumer(
-        **aio_client_kwargs(bootstrap), enable_auto_commit=False, auto_offset_reset="earliest"
-    )
-    await consumer.start()
-    out: list[Any] = []
-    deadline = time.monotonic() + 120
-    try:
-        tps = [TopicPartition(topic, p) for p in range(partitions)]
-        consumer.assign(tps)
-        ends = await consumer.end_offsets(tps)
-        await consumer.seek_to_beginning(*tps)
-        remaining = {tp for tp in tps if ends[tp] > 0}
-        while remaining:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"reading {topic} back did not reach {ends}")
-            batch = await consumer.getmany(*remaining, timeout_ms=1000)
-            for tp, records in batch.items():
-                out.extend(r for r in records if r.offset < ends[tp])
-                if records and records[-1].offset >= ends[tp] - 1:
-                    remaining.discard(tp)
-    finally:
-        await consumer.stop()
-    return out
-
-
-def read_records(bootstrap: Target, topic: str, partitions: int) -> list[Any]:
-    return asyncio.run(_read_records(bootstrap, topic, partitions))
-
-
-def read_all(bootstrap: Target, topic: str, partitions: int) -> list[tuple[int, bytes]]:
+def read_all(bootstrap: Target, topic: str) -> list[tuple[int, bytes]]:
     """(timestamp ms, value) of every record of ``topic`` up to its current end."""
-    return [(r.timestamp, r.value) for r in read_records(bootstrap, topic, partitions)]
+    return [(r.timestamp, r.value) for r in kafka_io.read_topic(bootstrap, topic, READ_TIMEOUT_S)]
 
 
 # -- processes -----------------------------------------------------------------------------
@@ -349,7 +215,7 @@ class Proc:
 
 
 def worker_env(bootstrap: Target, tag: str, datadir: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CAREPATH_")}
+    env = environ_without_settings()
     env.update(
         {
             "CAREPATH_BROKER": f"kafka://{bootstrap}",
@@ -390,15 +256,15 @@ def run_passthrough(
         "--count",
         str(len(docs)),
     ]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CAREPATH_")}
-    proc = Proc(argv, env | child_env(bootstrap), workdir / "passthrough.log", pipe=True)
+    env = environ_without_settings() | child_env(bootstrap)
+    proc = Proc(argv, env, workdir / "passthrough.log", pipe=True)
     offsets = Offsets(bootstrap)
     try:
         proc.wait_line("ready", 60)
         progress(f"passthrough: publishing {len(docs):,} documents")
         cpu0, t0 = proc.cpu_seconds(), time.perf_counter()
-        publish(bootstrap, src, docs)
-        offsets.wait_committed(group, src, 300, proc.alive)
+        publish_values(bootstrap, src, docs)
+        offsets.wait_committed(group, src, 300, proc.alive, POLL_S)
         seconds = time.perf_counter() - t0
         cpu = proc.cpu_seconds() - cpu0
     finally:
@@ -426,12 +292,12 @@ class TwoHopRun:
 
     def wait_processed(self, timeout: float) -> None:
         alive = self.proc.alive
-        self.offsets.wait_committed(self.group, self.first, timeout, alive)
-        self.offsets.wait_committed(self.group, self.second, timeout, alive)
+        self.offsets.wait_committed(self.group, self.first, timeout, alive, POLL_S)
+        self.offsets.wait_committed(self.group, self.second, timeout, alive, POLL_S)
 
     def warm_up(self, docs: list[bytes], timeout: float = 120) -> None:
         self.progress(f"{self.name}: starting and warming up")
-        publish(self.bootstrap, self.first, docs)
+        publish_values(self.bootstrap, self.first, docs)
         try:
             self.wait_processed(timeout)
         except (TimeoutError, RuntimeError) as e:
@@ -441,7 +307,7 @@ class TwoHopRun:
         """(wall seconds, CPU seconds of the process) to process ``docs`` published at once."""
         self.progress(f"{self.name}: publishing {len(docs):,} documents as fast as possible")
         cpu0, t0 = self.proc.cpu_seconds(), time.perf_counter()
-        publish(self.bootstrap, self.first, docs)
+        publish_values(self.bootstrap, self.first, docs)
         self.wait_processed(600)
         return time.perf_counter() - t0, self.proc.cpu_seconds() - cpu0
 
@@ -484,7 +350,7 @@ class WorkerRun(TwoHopRun):
         self.sentinels += 1
         focus, sentinel = sentinel_doc(f"{self.tag}-{self.sentinels}")
         wall0, t0 = time.time(), time.perf_counter()
-        n = publish(self.bootstrap, self.inbound, [*docs, sentinel], rate)
+        n = publish_values(self.bootstrap, self.inbound, [*docs, sentinel], rate)
         self.wait_processed(600)
         seconds = time.perf_counter() - t0
         return LoadPoint(rate, n - 1, seconds, window=(wall0, wall0 + seconds), sentinel=focus)
@@ -518,9 +384,9 @@ class SkeletonRun(TwoHopRun):
         argv = [sys.executable, "-m", "agents.bench.faust_skeleton", "--bootstrap"]
         argv.append(str(bootstrap))
         argv += ["--tag", self.tag, "--datadir", str(workdir / "skeleton-data")]
-        env = {k: v for k, v in os.environ.items() if not k.startswith("CAREPATH_")}
+        env = environ_without_settings() | child_env(bootstrap)
         self.group, self.first, self.second = self.tag, self.src, self.mid
-        self.proc = Proc(argv, env | child_env(bootstrap), workdir / "skeleton.log")
+        self.proc = Proc(argv, env, workdir / "skeleton.log")
         self.offsets = Offsets(bootstrap)
 
     def paced(self, docs: list[bytes], rate: float) -> LoadPoint:
@@ -529,20 +395,20 @@ class SkeletonRun(TwoHopRun):
         self.progress(f"faust skeleton latency: {len(docs):,} documents at {rate:,.0f}/s")
         first = self.offsets.total(self.src)
         wall0, t0 = time.time(), time.perf_counter()
-        n = publish(self.bootstrap, self.src, docs, rate)
+        n = publish_values(self.bootstrap, self.src, docs, rate)
         self.wait_processed(600)
         seconds = time.perf_counter() - t0
         pt = LoadPoint(rate, n, seconds, window=(wall0, wall0 + seconds))
         appended = {
             r.offset: r.timestamp
-            for r in read_records(self.bootstrap, self.src, INBOUND_PARTITIONS)
+            for r in kafka_io.read_topic(self.bootstrap, self.src, READ_TIMEOUT_S)
             if r.offset >= first
         }
         first_at = min(appended.values(), default=0)
         lat: list[float] = []
         last_at = 0
-        for r in read_records(self.bootstrap, self.dst, MID_PARTITIONS):
-            o = int(dict(r.headers or ()).get("o", b"-1"))
+        for r in kafka_io.read_topic(self.bootstrap, self.dst, READ_TIMEOUT_S):
+            o = int(dict(r.headers).get("o", b"-1"))
             if o in appended:
                 lat.append(float(r.timestamp - appended.pop(o)))
                 last_at = max(last_at, r.timestamp)
@@ -640,7 +506,7 @@ def dead_letter_reasons(bootstrap: Target, worker: WorkerRun) -> dict[str, int]:
     from collections import Counter
 
     reasons: Counter[str] = Counter()
-    for _, raw in read_all(bootstrap, worker.env["CAREPATH_TOPIC_DEADLETTER"], PARTITIONS):
+    for _, raw in read_all(bootstrap, worker.env["CAREPATH_TOPIC_DEADLETTER"]):
         try:
             issue = orjson.loads(raw)["error"]["issue"][0]
             reasons[str(issue.get("diagnostics", ""))[:100]] += 1
@@ -730,8 +596,8 @@ def run_kafka(
         for rate in loads:
             res.loads.append(worker.paced(paced[rate], rate))
         progress("latency: reading care.inbound and care.tasks back")
-        inbound = read_all(bootstrap, worker.inbound, INBOUND_PARTITIONS)
-        corr = latencies(inbound, read_all(bootstrap, worker.tasks, PARTITIONS))
+        inbound = read_all(bootstrap, worker.inbound)
+        corr = latencies(inbound, read_all(bootstrap, worker.tasks))
         summarize(res.loads, corr)
         res.extra["worker_log_tail"] = worker.proc.tail(5)
     finally:

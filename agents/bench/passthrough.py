@@ -19,26 +19,22 @@ import sys
 import time
 from collections.abc import Sequence
 
+from aiokafka import TopicPartition
+
+from agents.kafka_io import Target, aio_consumer, aio_producer
+from agents.security import connection
+from agents.settings import Settings
+
 COMMIT_INTERVAL_S = 1.0
 
 
 async def passthrough(
-    bootstrap: str, src: str, partitions: int, dst: str, group: str, count: int
+    target: Target, src: str, partitions: int, dst: str, group: str, count: int
 ) -> int:
-    from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-
-    from agents.security import aiokafka_kwargs
-    from agents.settings import Settings
-
-    security = aiokafka_kwargs(Settings())  # CAREPATH_SECURITY_* etc. from the bench
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
-        **security,
-        group_id=group,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
+    consumer = aio_consumer(
+        target, group_id=group, enable_auto_commit=False, auto_offset_reset="earliest"
     )
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=1, **security)
+    producer = aio_producer(target, acks="all", linger_ms=1)
     await consumer.start()
     await producer.start()
     try:
@@ -74,7 +70,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--group", required=True)
     ap.add_argument("--count", type=int, required=True)
     a = ap.parse_args(argv)
-    n = asyncio.run(passthrough(a.bootstrap, a.src, a.partitions, a.dst, a.group, a.count))
+    # where from --bootstrap; TLS and SASL from the CAREPATH_* settings the bench passes
+    target = connection(Settings(broker=f"kafka://{a.bootstrap}"))
+    n = asyncio.run(passthrough(target, a.src, a.partitions, a.dst, a.group, a.count))
     print(f"passed {n}", flush=True)
     return 0
 
