@@ -14,9 +14,10 @@ $(BIN)/.installed: pyproject.toml
 
 setup: $(BIN)/.installed
 
-deps: ## Java 17+ and Maven (the Kafka broker); Debian's chromium + chromium-driver (web tests)
+deps: ## Java 17+ and Maven (the Kafka broker); Debian's chromium + chromium-driver (web tests); a compose client (Docker file checks)
 	@bash scripts/ensure-java.sh
 	@bash scripts/ensure-chromium.sh
+	@bash scripts/ensure-compose.sh
 
 demo: setup ## replay the bundled sample stream (no broker) and print the worklist
 	@mkdir -p .carepath
