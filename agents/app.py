@@ -21,6 +21,7 @@ import faust
 
 from agents import headers as hdr
 from agents.faust_fixes import apply_faust_fixes
+from agents.faust_tuning import app_options
 from agents.headers import source_of
 from agents.logsafe import event_label
 from agents.poison import INGEST, TRANSITIONS
@@ -92,6 +93,7 @@ def faust_settings(s: Settings) -> dict[str, Any]:
         # limit (care.deadletter is created to take it)
         producer_max_request_size=s.deadletter_message_bytes,
         **faust_kwargs(s),  # TLS and SASL (broker_credentials)
+        **app_options(s),  # the fast-path settings (agents/faust_tuning.py)
     )
 
 

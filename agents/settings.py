@@ -66,6 +66,18 @@ class Settings(BaseSettings):
         description="how long the producer waits to fill a batch: more means fewer, "
         "larger requests (less CPU a message) and that much more latency a hop",
     )
+    # Faust fast path (issue 12): agents/faust_tuning.py, docs/benchmarks.md
+    faust_cython: bool = Field(
+        False,
+        description="Faust's cython_optimizations: the stream takes a buffered record "
+        "without awaiting the channel",
+    )
+    faust_monitor: Literal["default", "off"] = Field(
+        "default", description="off: Faust's monitor without its per-message statistics"
+    )
+    event_loop: Literal["asyncio", "uvloop"] = Field(
+        "asyncio", description="the worker's event loop (uvloop: the carepath[uvloop] extra)"
+    )
     web_port: int = 6066
     web_enabled: bool = False
     log_level: str = "info"

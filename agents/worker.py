@@ -8,6 +8,7 @@ import faust
 
 from agents import kafka_io
 from agents.app import Pipeline
+from agents.faust_tuning import use_event_loop
 from agents.replication import replication_factors
 from agents.security import check_connection, connection
 from agents.settings import Settings
@@ -92,6 +93,7 @@ def prepare_topics(settings: Settings, pipeline: Pipeline) -> None:
 
 
 def run_worker(settings: Settings, rules: RuleConfig | None = None) -> int:
+    use_event_loop(settings)  # CAREPATH_EVENT_LOOP, before anything makes a loop
     settings.datadir.mkdir(parents=True, exist_ok=True)  # Faust makes only the last level
     check_connection(settings)  # one line and exit 2 when unreachable or refused (cli.main)
     pipeline = build(settings, rules)
