@@ -208,6 +208,15 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--broker", help="kafka://HOST:PORT (default: start one)")
     bench.add_argument("--out", default="docs", help="where to write the plot")
     bench.add_argument("--skip-kafka", action="store_true", help="embedded figures only")
+    bench.add_argument(
+        "--faust-ab",
+        type=int,
+        nargs="?",
+        const=2,
+        default=0,
+        metavar="ROUNDS",
+        help="also A/B the Faust fast-path settings against the plain worker (default 2 rounds)",
+    )
     bench.set_defaults(func=_cmd_bench)
 
     from agents.web.cli import add_commands

@@ -323,10 +323,17 @@ class WorkerRun(TwoHopRun):
 
     name = "worker"
 
-    def __init__(self, bootstrap: Target, workdir: Path, progress: Progress) -> None:
+    def __init__(
+        self,
+        bootstrap: Target,
+        workdir: Path,
+        progress: Progress,
+        settings: dict[str, str] | None = None,  # more CAREPATH_* for the worker (A/B runs)
+    ) -> None:
         self.bootstrap = bootstrap
         self.tag = "bench-" + uuid.uuid4().hex[:8]
-        self.env = worker_env(bootstrap, self.tag, workdir / "worker-data")
+        self.env = worker_env(bootstrap, self.tag, workdir / f"worker-data-{self.tag}")
+        self.env.update(settings or {})
         self.group = self.env["CAREPATH_APP_ID"]
         self.inbound = self.env["CAREPATH_TOPIC_INBOUND"]
         self.events = self.env["CAREPATH_TOPIC_EVENTS"]

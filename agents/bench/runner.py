@@ -131,6 +131,7 @@ def _kafka(args: argparse.Namespace, sizes: Sizes, progress: Progress) -> dict[s
                 progress,
                 latency_load=sizes.latency_load,
             )
+            faust_ab = _faust_ab(args, sizes, bootstrap, work, progress)
             from agents.settings import Settings
             from agents.web.bench import ingest_figures  # carepath web: HTTP ingest
 
@@ -190,7 +191,26 @@ def _kafka(args: argparse.Namespace, sizes: Sizes, progress: Progress) -> dict[s
         },
         "loads": loads,
         **web_ingest,
+        **({"faust_ab": faust_ab} if faust_ab else {}),
     }
+
+
+def _faust_ab(
+    args: argparse.Namespace, sizes: Sizes, bootstrap: Any, work: Path, progress: Progress
+) -> dict[str, Any] | None:
+    """``--faust-ab ROUNDS``: the fast-path settings against the plain worker on the same
+    broker (``agents/bench/fastpath.py``), bursts of at most 4,000 documents."""
+    rounds = getattr(args, "faust_ab", 0) or 0
+    if rounds <= 0:
+        return None
+    from agents.bench.fastpath import run_ab
+    from agents.bench.population import generate
+
+    n = min(sizes.burst, 4_000)
+    needed = 200 + n + int(sizes.latency_load * sizes.seconds_per_load)
+    docs = generate(needed // 20 + 500, args.seed + 3, prefix=f"ab{args.seed}-")
+    load, seconds = sizes.latency_load, sizes.seconds_per_load
+    return run_ab(bootstrap, docs, n, load, seconds, rounds, work, progress)
 
 
 def _targets(fig: dict[str, Any]) -> dict[str, Any]:
@@ -278,6 +298,10 @@ def _summary(fig: dict[str, Any]) -> str:
     for key, t in fig["targets"].items():
         mark = {True: "met", False: "NOT met", None: "n/a"}[t["met"]]
         lines.append(f"target {key:<21} {t['target']:<10} {mark}")
+    if fig.get("faust_ab"):
+        from agents.bench.fastpath import table
+
+        lines += ["", "Faust fast path A/B (medians over rounds):", table(fig["faust_ab"])]
     return "\n".join(lines)
 
 
