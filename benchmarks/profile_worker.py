@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/profile_worker.py [--broker kafka://HOST:PORT] [--docs 8000]
                                                    [--raw worker.raw]
+                                                   [--set CAREPATH_NAME=VALUE ...]
 
 Starts the worker the way ``carepath bench`` does (unique topics, CAREPATH_TICK_INTERVAL=0),
 warms it up, attaches ``py-spy record`` to it, publishes ``--docs`` population documents as
@@ -88,6 +89,13 @@ def main() -> int:
     ap.add_argument("--broker", help="kafka://HOST:PORT (default: start one)")
     ap.add_argument("--docs", type=int, default=8000)
     ap.add_argument("--raw", default="worker.raw", help="py-spy raw output file")
+    ap.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="CAREPATH_NAME=VALUE",
+        help="a setting of the profiled worker, e.g. CAREPATH_EVENT_LOOP=uvloop (repeatable)",
+    )
     a = ap.parse_args()
     logging.getLogger("aiokafka").setLevel(logging.ERROR)
     spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
@@ -103,7 +111,8 @@ def main() -> int:
             from agents.broker import broker_up
 
             bootstrap = broker_up(broker_dir)
-        worker = WorkerRun(bootstrap, Path(tmp), progress)
+        settings = dict(item.split("=", 1) for item in a.set)
+        worker = WorkerRun(bootstrap, Path(tmp), progress, settings=settings)
         try:
             worker.warm_up(warm)
             cmd = [spy, "record", "-p", str(worker.proc.p.pid), "-o", a.raw, "-f", "raw"]
