@@ -186,12 +186,16 @@ def main(argv: list[str] | None = None) -> int:
     docs = generate((200 + a.burst + int(a.rate * a.seconds)) // 20 + 500, 11, prefix="ab-")
     with tempfile.TemporaryDirectory(prefix="carepath-ab-") as tmp:
         work = Path(tmp)
-        if a.broker:
-            bootstrap: Target = a.broker.removeprefix("kafka://")
-        else:
-            from agents.broker import broker_up
+        bootstrap: Target
+        if a.broker:  # the settings' TLS and SASL reach every client and child process
+            from agents.security import connection
+            from agents.settings import Settings
 
-            bootstrap = broker_up(work / "broker")
+            bootstrap = connection(Settings(broker=a.broker.split(";")[0]))
+        else:
+            from agents.broker import broker_up, kafka_version
+
+            bootstrap = broker_up(work / "broker", kafka_version())
         try:
             ab = run_ab(
                 bootstrap, docs, a.burst, a.rate, a.seconds, a.rounds, work, progress, chosen
