@@ -8,14 +8,20 @@ assignment and send (DESIGN.md conventions 2 and 8).
 Every message is processed under the error policy (``agents/policy.py``): an exception
 or a worker that stopped twice on it gives a dead letter naming the original document,
 never a lost message or a crash loop. Ticks are in ``agents/ticks.py``.
+
+:class:`Pipeline` is built from what it reads and writes (:class:`Ports`: the patient-state
+table and a sink per topic), so a test builds it the normal way on a dict and lists
+(DESIGN.md convention 12); :class:`FaustPipeline` builds those from a Faust app and wires
+the agents and timers: the worker's composition root.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, MutableMapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import faust
 
@@ -24,7 +30,8 @@ from agents.faust_fixes import apply_faust_fixes
 from agents.faust_tuning import app_options
 from agents.headers import source_of
 from agents.logsafe import event_label
-from agents.poison import INGEST, TRANSITIONS
+from agents.metrics import INVALID, REJECTED, TOO_LONG, WorkerMetrics
+from agents.poison import INGEST, TRANSITIONS, FlightRecorder
 from agents.policy import ErrorPolicy, StateTooLarge
 from agents.reporting import IgnoredCounts
 from agents.security import faust_kwargs
@@ -75,8 +82,7 @@ def faust_settings(s: Settings) -> dict[str, Any]:
         datadir=str(s.datadir),
         topic_partitions=s.partitions,
         topic_replication_factor=s.replication_factor,  # changelog and leader topics
-        web_enabled=s.web_enabled,
-        web_port=s.web_port,
+        web_enabled=False,  # the one listener is agents.ops_server (CAREPATH_WEB_PORT)
         key_serializer="raw",
         value_serializer="raw",
         consumer_auto_offset_reset="earliest",
@@ -121,39 +127,63 @@ class DecodedStates:
             del entries[next(iter(entries))]
 
 
+class Sink(Protocol):
+    """A topic the pipeline sends to: ``send`` returns once the record is handed to the
+    producer, and gives what to await for Kafka's acknowledgement (a Faust topic does)."""
+
+    async def send(
+        self,
+        *,
+        key: bytes | None = None,
+        value: bytes | None = None,
+        partition: int | None = None,
+        headers: Any = None,
+    ) -> Any: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Ports:
+    """What a pipeline reads and writes."""
+
+    #: patient key -> stored state (a Faust table live: written by assignment, changelogged)
+    states: MutableMapping[bytes, bytes]
+    events: Sink
+    tasks: Sink
+    referrals: Sink
+    deadletter: Sink
+    #: the producer's largest request in bytes (Faust's ``producer_max_request_size``)
+    max_request_size: int
+
+
 class Pipeline(ErrorPolicy, Ticks):
-    """Topics, tables and agents of one worker, wired from settings and rules."""
+    """The agents' work on one worker's table and topics, from settings and rules.
 
-    #: ``None`` only for pipelines built without ``__init__`` (tests); then every load decodes.
-    decoded: DecodedStates | None = None
+    ``decoded``: the decoded-state cache (``DecodedStates(limit=0)`` caches nothing);
+    ``flight``: the flight recorder (default: opened in the data directory before the
+    first message); ``metrics``: where the counters go (default: a registry of its own)."""
 
-    def __init__(self, settings: Settings, rules: RuleConfig) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        rules: RuleConfig,
+        ports: Ports,
+        *,
+        metrics: WorkerMetrics | None = None,
+        decoded: DecodedStates | None = None,
+        flight: FlightRecorder | None = None,
+    ) -> None:
         self.s = settings
         self.rules = rules
         self.limits = Limits(max_bytes=settings.max_bytes, max_depth=settings.max_depth)
-        apply_faust_fixes()
-        self.app = faust.App(settings.app_id, **faust_settings(settings))
-        self._topics()
-        self.states = self.app.Table(
-            "patient-state", partitions=settings.partitions, key_type=bytes, value_type=bytes
-        )
+        self.states = ports.states
+        self.events, self.tasks, self.referrals = ports.events, ports.tasks, ports.referrals
+        self.deadletter = ports.deadletter
+        self.max_request_size = ports.max_request_size
         self.index = DeadlineIndex(self.states)  # one changelog: writes keep their order
-        self.decoded = DecodedStates()
+        self.decoded = decoded if decoded is not None else DecodedStates()
         self.ignored = IgnoredCounts()
-        self.app.agent(self.inbound, name="ingest")(self.ingest_agent)
-        self.app.agent(self.events, name="transitions")(self.transition_agent)
-        if settings.tick_interval > 0:
-            self.app.timer(settings.tick_interval, on_leader=True)(self.send_ticks)
-        self.app.timer(IGNORED_LOG_INTERVAL)(self.log_ignored)
-
-    def _topics(self) -> None:
-        s, t = self.s, self.app.topic
-        raw: dict[str, Any] = dict(key_type=bytes, value_type=bytes)
-        self.inbound = t(s.topic_inbound, **raw)
-        self.events = t(s.topic_events, partitions=s.partitions, **raw)
-        self.tasks = t(s.topic_tasks, partitions=s.partitions, **raw)
-        self.referrals = t(s.topic_referrals, partitions=s.partitions, **raw)
-        self.deadletter = t(s.topic_deadletter, **raw)
+        self.metrics = metrics if metrics is not None else WorkerMetrics()
+        self.flight = flight
 
     # -- ingest ---------------------------------------------------------------------------
     async def ingest_agent(self, stream: Any) -> None:
@@ -176,7 +206,7 @@ class Pipeline(ErrorPolicy, Ticks):
         inbound = f"{msg.topic}:{msg.partition}:{msg.offset}".encode()
         headers = [*(msg.headers or []), (hdr.INBOUND, inbound)]
         for item in result.ignored:  # ids only: a reason may name codes
-            self.ignored.add(item.reason)
+            self.metrics.ignored(self.ignored.add(item.reason))
             log.debug(
                 "ignored %s/%s from %s[%s]@%s",
                 item.resource_type,
@@ -188,7 +218,9 @@ class Pipeline(ErrorPolicy, Ticks):
         for ev in result.events:
             await self.events.send(key=ev.patient.encode(), value=encode_event(ev), headers=headers)
         if result.errors:  # one record for the document, its problems listed
-            await self.dead_letter(event, result.errors, unlisted=result.unlisted)
+            await self.dead_letter(event, result.errors, INVALID, unlisted=result.unlisted)
+        outcome = "dead_letter" if result.errors else "accepted" if result.events else "ignored"
+        self.metrics.document(outcome)
 
     # -- transitions ----------------------------------------------------------------------
     async def transition_agent(self, stream: Any) -> None:
@@ -204,22 +236,26 @@ class Pipeline(ErrorPolicy, Ticks):
                 await self.on_patient_tick(event, msg.key, decoded.time)
             else:
                 await self.on_tick(event, decoded.time)
+            self.metrics.event("tick")
             return
+        kind = KIND[type(decoded)]
         key = decoded.patient.encode()
         try:
             state, filed = await self._caught_up(partition, key)
             step = decide(state, decoded, self.rules)
             label = event_label(decoded.event_id)  # never an identifier's value
-            log.debug("%s %s -> %d outputs", KIND[type(decoded)], label, len(step.outputs))
+            log.debug("%s %s -> %d outputs", kind, label, len(step.outputs))
             if step.ignored:
-                self.ignored.add(step.reason)
-                log.debug("ignored %s %s", KIND[type(decoded)], label)
+                self.metrics.ignored(self.ignored.add(step.reason))
+                log.debug("ignored %s %s", kind, label)
             await self._commit(partition, key, step, filed)
         except StateTooLarge as e:  # the old state is kept, as the core does over its cap
-            await self.dead_letter(event, str(e), code="too-long")
+            await self.dead_letter(event, str(e), TOO_LONG, code="too-long")
+            self.metrics.event(kind)
             return
         if step.rejected is not None:
-            await self.dead_letter(event, step.rejected)
+            await self.dead_letter(event, step.rejected, REJECTED)
+        self.metrics.event(kind)
 
     async def _caught_up(self, partition: int, key: bytes) -> tuple[PatientState | None, Filed]:
         """The patient's state and the hour it is filed under in the deadline index,
@@ -244,7 +280,7 @@ class Pipeline(ErrorPolicy, Ticks):
             return None, b"", None
         marker, _, body = raw.partition(b"\n")
         reached, _, filed = marker.partition(b" ")
-        state = self.decoded.get(key, raw) if self.decoded is not None else None
+        state = self.decoded.get(key, raw)
         if state is None:
             state = decode_state(body)
         return state, reached, int(filed) if filed.isdigit() else None
@@ -299,7 +335,7 @@ class Pipeline(ErrorPolicy, Ticks):
         if filed is not None:
             marker += b" %d" % filed
         value = marker + b"\n" + encode_state(step.state)
-        limit = min(self.app.conf.producer_max_request_size, CHANGELOG_MESSAGE_BYTES)
+        limit = min(self.max_request_size, CHANGELOG_MESSAGE_BYTES)
         room = limit - CHANGELOG_OVERHEAD
         if len(key) + len(value) > room:
             raise StateTooLarge(
@@ -312,14 +348,16 @@ class Pipeline(ErrorPolicy, Ticks):
         """Store the state by assignment (changelogged): a tick reaches the patients that
         exist when it passes (the marker), never those created after it."""
         self.states[key] = value
-        if self.decoded is not None:
-            self.decoded.put(key, value, state)
+        self.decoded.put(key, value, state)
 
     async def _deliver(self, outputs: list[Output]) -> None:
         """Send every output, then wait until Kafka has acknowledged all of them."""
         pending = [await self.send_output(out) for out in outputs]
         for fut in pending:
             await fut
+        for out in outputs:
+            resource = "Task" if isinstance(out, TaskRecord) else "ServiceRequest"
+            self.metrics.output(resource, out.rule)
 
     async def send_output(self, out: Output) -> Awaitable[Any]:
         """One output on its compacted topic, keyed by its resource id (contract §1:
@@ -337,3 +375,35 @@ class Pipeline(ErrorPolicy, Ticks):
         line = self.ignored.report()
         if line is not None:
             log.info(line)
+
+
+class FaustPipeline(Pipeline):
+    """The pipeline on a Faust app: its topics and ``patient-state`` table as the ports,
+    the two agents and the timers (the worker's composition root)."""
+
+    def __init__(
+        self, settings: Settings, rules: RuleConfig, metrics: WorkerMetrics | None = None
+    ) -> None:
+        apply_faust_fixes()
+        s = settings
+        self.app = app = faust.App(s.app_id, **faust_settings(s))
+        raw: dict[str, Any] = dict(key_type=bytes, value_type=bytes)
+        self.inbound = app.topic(s.topic_inbound, **raw)
+        ports = Ports(
+            states=app.Table("patient-state", partitions=s.partitions, **raw),
+            events=app.topic(s.topic_events, partitions=s.partitions, **raw),
+            tasks=app.topic(s.topic_tasks, partitions=s.partitions, **raw),
+            referrals=app.topic(s.topic_referrals, partitions=s.partitions, **raw),
+            deadletter=app.topic(s.topic_deadletter, **raw),
+            max_request_size=app.conf.producer_max_request_size,
+        )
+        super().__init__(settings, rules, ports, metrics=metrics)
+        app.agent(self.inbound, name="ingest")(self.ingest_agent)
+        app.agent(self.events, name="transitions")(self.transition_agent)
+        if s.tick_interval > 0:
+            app.timer(s.tick_interval, on_leader=True)(self.send_ticks)
+        app.timer(IGNORED_LOG_INTERVAL)(self.log_ignored)
+        app.on_partitions_revoked.connect(self._revoked)
+
+    async def _revoked(self, app: Any, revoked: Any, **_: Any) -> None:
+        self.metrics.forget((tp.topic, tp.partition) for tp in revoked)

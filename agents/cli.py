@@ -8,6 +8,7 @@ does the work. Exit status 0 on success, 2 on a usage or configuration error.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Callable, Sequence
 
@@ -77,7 +78,9 @@ def _cmd_worker(args: argparse.Namespace) -> int:
     check_store(settings)  # rocksdb:// without its extra: one line, exit 2
     rules = _rules(str(settings.rules) if settings.rules else None)  # refuse a bad file now
     notice = timezone_notice(rules)
-    if notice:
+    if notice and settings.log_format == "json":  # one more log line of the worker's
+        logging.getLogger("carepath.worker").warning(notice)
+    elif notice:
         print(f"worker: {notice}", file=sys.stderr)
     return run_worker(settings, rules)
 
@@ -225,11 +228,23 @@ def build_parser() -> argparse.ArgumentParser:
     return ap
 
 
+def _log_format() -> None:
+    """JSON log lines when ``CAREPATH_LOG_FORMAT=json`` (agents/logformat.py)."""
+    from agents.logformat import configure
+
+    try:
+        fmt = Settings().log_format
+    except ValidationError:  # the command reports invalid settings if it uses them
+        fmt = "text"
+    configure(fmt)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from agents.logsafe import install
 
     install()  # no clinical content in any log line, whatever the level
     args = build_parser().parse_args(argv)
+    _log_format()
     try:
         return int(args.func(args))
     except RulesFileError as e:

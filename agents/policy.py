@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import traceback
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
@@ -23,7 +24,9 @@ from typing import Any
 
 from agents import headers as hdr
 from agents.kafka_io import RecordReader
-from agents.poison import ATTEMPTS, STOPS, FlightRecorder, Unit, unit_of
+from agents.metrics import INTERNAL, STAGES, WorkerMetrics
+from agents.metrics import STOPPED as STOPS_TWICE
+from agents.poison import ATTEMPTS, INGEST, STOPS, FlightRecorder, Unit, unit_of
 from agents.security import aiokafka_kwargs
 from agents.settings import Settings
 from schemas.deadletter import Problem, document_record, fitted
@@ -56,9 +59,11 @@ class ErrorPolicy:
     pipeline's)."""
 
     s: Settings
-    app: Any
     limits: Limits
     deadletter: Any
+    metrics: WorkerMetrics
+    #: the producer's largest request: a dead letter must fit it
+    max_request_size: int
     #: Opened before the first message (:meth:`_flight`).
     flight: FlightRecorder | None = None
     #: Reads a dead letter's original document back, started on first use.
@@ -69,26 +74,35 @@ class ErrorPolicy:
         if it raises twice, or if the worker stopped twice while it was in flight (a copy of
         a message so dead-lettered is skipped)."""
         msg = event.message
+        started = time.perf_counter()
         unit = self.unit(msg)
         flight = self._flight()
         if flight.is_poisoned(unit):
             log.warning("%s[%s]@%s is a copy of a dead-lettered message; skipped", *where(msg))
-            return
-        if flight.enter(slot, unit) >= STOPS:
+        elif flight.enter(slot, unit) >= STOPS:
             log.error("%s[%s]@%s stopped the worker twice; dead-lettered", *where(msg))
-            await self.dead_letter(event, STOPPED)
+            await self._set_aside(event, slot, STOPPED, STOPS_TWICE)
             flight.poison(unit)
             flight.leave(slot)
-            return
-        try:
-            failures = await self._attempts(msg, lambda: work(event))
-        except asyncio.CancelledError:  # the worker stops on purpose: no crash to count
+        else:
+            try:
+                failures = await self._attempts(msg, lambda: work(event))
+            except asyncio.CancelledError:  # the worker stops on purpose: no crash to count
+                flight.leave(slot)
+                raise
+            if failures:
+                why = f"internal error while processing: {failures}"
+                await self._set_aside(event, slot, why, INTERNAL)
+            flight.done(unit)
             flight.leave(slot)
-            raise
-        if failures:
-            await self.dead_letter(event, f"internal error while processing: {failures}")
-        flight.done(unit)
-        flight.leave(slot)
+        self.metrics.processed(slot, *where(msg), time.perf_counter() - started)
+
+    async def _set_aside(self, event: Any, slot: int, diagnostics: str, reason: str) -> None:
+        """The dead letter of a message its agent could not finish (a document so set
+        aside counts as a dead-lettered one)."""
+        await self.dead_letter(event, diagnostics, reason)
+        if slot == INGEST:
+            self.metrics.document("dead_letter")
 
     def unit(self, msg: Any, patient: bytes = b"") -> Unit:
         """The flight recorder's unit of ``msg`` (or of ``patient``'s part of it): an event
@@ -124,6 +138,7 @@ class ErrorPolicy:
         self,
         event: Any,
         problems: str | Problem | Sequence[Problem],
+        reason: str,
         *,
         unlisted: int = 0,
         code: str | None = None,
@@ -131,7 +146,8 @@ class ErrorPolicy:
     ) -> None:
         """The one record of the message's problems (a text: an internal error), about its
         original document (for an event: the ``care.inbound`` record it was read from),
-        keyed as received or by ``key``."""
+        keyed as received or by ``key``; counted by stage and ``reason`` (one of
+        ``agents.metrics.DEAD_LETTER_REASONS``)."""
         msg = event.message
         if isinstance(problems, str):
             problems = [(problems, None)]
@@ -145,7 +161,7 @@ class ErrorPolicy:
         key = key if key is not None else msg.key
         headers = list(msg.headers or [])
         # the record must fit one message: a quoted raw can be 6 times the document
-        room = self.app.conf.producer_max_request_size - 512 - len(key or b"")
+        room = self.max_request_size - 512 - len(key or b"")
         room -= sum(len(k) + len(v) for k, v in headers)
         value = fitted(rec, raw, room)
         for wait in DEAD_LETTER_RETRIES:  # a broker that is briefly away: never lose one
@@ -158,6 +174,7 @@ class ErrorPolicy:
                 log.warning("dead letter not sent (%s); again in %.1f s", type(e).__name__, wait)
                 await asyncio.sleep(wait)
         log.info("dead letter from %s[%s]@%s", *where(msg))
+        self.metrics.dead_letter(STAGES[msg.topic != self.s.topic_inbound], reason)
 
     async def _original(self, msg: Any) -> tuple[dict[str, object], bytes]:
         """Where the message's original document is, and its bytes: an event names the

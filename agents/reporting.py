@@ -109,9 +109,12 @@ class IgnoredCounts:
         self.total = 0
         self._reported = 0
 
-    def add(self, reason: str | None) -> None:
-        self.counts[reason_class(reason or UNEXPLAINED)] += 1
+    def add(self, reason: str | None) -> str:
+        """Count ``reason``; its class (what the worker's metrics count it under)."""
+        cls = reason_class(reason or UNEXPLAINED)
+        self.counts[cls] += 1
         self.total += 1
+        return cls
 
     def report(self) -> str | None:
         """``ignored since start: N (top reasons)``, or ``None`` when nothing new."""

@@ -78,9 +78,17 @@ class Settings(BaseSettings):
     event_loop: Literal["asyncio", "uvloop"] = Field(
         "asyncio", description="the worker's event loop (uvloop: the carepath[uvloop] extra)"
     )
-    web_port: int = 6066
-    web_enabled: bool = False
+    web_port: int | None = Field(
+        6066,
+        ge=1,
+        le=65535,
+        description="port of the worker's /metrics, /healthz and /readyz; 0 or off: none",
+    )
+    web_host: str = Field("0.0.0.0", description="address the worker's endpoints listen on")
     log_level: str = "info"
+    log_format: Literal["text", "json"] = Field(
+        "text", description="json: one JSON object a log line (worker and every command)"
+    )
     # Connection security (DESIGN.md convention 14); agents/security.py turns these into the
     # keyword arguments of each Kafka client.
     security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
@@ -97,6 +105,17 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value
+
+    @field_validator("web_port", mode="before")
+    @classmethod
+    def _port_off(cls, value: object) -> object:
+        text = str(value).strip().lower()
+        return None if text in ("", "0", "off", "none", "false") else value
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _format_name(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator("security_protocol", mode="before")
     @classmethod

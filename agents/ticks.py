@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from agents.metrics import INTERNAL, STOPPED, TOO_LONG
 from agents.poison import STOPS, TRANSITIONS
 from agents.policy import StateTooLarge
 from agents.state_store import hour_of
@@ -41,7 +42,7 @@ class Ticks:
             if state is not None:
                 await self._commit(partition, key, advance(state, now, self.rules), filed)
         except StateTooLarge as e:
-            await self.dead_letter(event, str(e), code="too-long", key=key)
+            await self.dead_letter(event, str(e), TOO_LONG, code="too-long", key=key)
 
     async def on_tick(self, event: Any, now: datetime) -> None:
         """Advance the patients filed under a reached hour, deliver their outputs, file and
@@ -83,7 +84,7 @@ class Ticks:
         if flight.is_poisoned(unit):
             return None  # dead-lettered before this tick was redelivered
         if flight.enter(TRANSITIONS, unit) >= STOPS:
-            await self.dead_letter(event, STOPPED_TICK, key=key)
+            await self.dead_letter(event, STOPPED_TICK, STOPPED, key=key)
             flight.poison(unit)
             return None
         done: list[tuple[Step, bytes, datetime | None]] = []
@@ -107,7 +108,11 @@ class Ticks:
         if failures or refused:
             diagnostics = refused[-1] if refused else f"{TICK_FAILED}: {failures}"
             await self.dead_letter(
-                event, diagnostics, code="too-long" if refused else None, key=key
+                event,
+                diagnostics,
+                TOO_LONG if refused else INTERNAL,
+                code="too-long" if refused else None,
+                key=key,
             )
             return None
         return done[0] if done else None

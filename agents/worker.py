@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import faust
 
 from agents import kafka_io
-from agents.app import Pipeline
+from agents.app import FaustPipeline
 from agents.faust_tuning import use_event_loop
+from agents.logformat import use_json
+from agents.ops_server import bind, endpoints
 from agents.replication import replication_factors
 from agents.security import check_connection, connection
 from agents.settings import Settings
@@ -21,11 +24,11 @@ LEADER = "-__assignor-__leader"
 log = logging.getLogger("carepath.worker")
 
 
-def build(settings: Settings, rules: RuleConfig | None = None) -> Pipeline:
+def build(settings: Settings, rules: RuleConfig | None = None) -> FaustPipeline:
     """The pipeline for ``settings``; ``rules`` default to the file ``settings.rules``."""
     if rules is None:
         rules = load_rules(settings.rules) if settings.rules else DEFAULT_RULES
-    return Pipeline(settings, rules)
+    return FaustPipeline(settings, rules)
 
 
 class QuietWorker(faust.Worker):
@@ -34,12 +37,19 @@ class QuietWorker(faust.Worker):
     To spin on every log message, Faust sets the root logger to DEBUG and adds a handler,
     so every debug call in aiokafka and Faust builds and dispatches a ``LogRecord``: about
     10% of the worker's CPU at load (py-spy, ``carepath bench``). Without the spinner the
-    root logger keeps ``CAREPATH_LOG_LEVEL``.
+    root logger keeps ``CAREPATH_LOG_LEVEL``. With ``log_format="json"`` its handlers write
+    JSON lines (``CAREPATH_LOG_FORMAT``, agents/logformat.py).
     """
+
+    def __init__(self, *args: Any, log_format: str = "text", **kwargs: Any) -> None:
+        self.log_format = log_format
+        super().__init__(*args, **kwargs)
 
     def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:
         self.spinner = None
         super().on_setup_root_logger(logger, level)
+        if self.log_format == "json":
+            use_json(logger)
 
 
 def topic_plan(settings: Settings) -> tuple[dict[str, int], dict[str, dict[str, str]]]:
@@ -61,7 +71,7 @@ def topic_plan(settings: Settings) -> tuple[dict[str, int], dict[str, dict[str, 
     return wanted, compacted | sized
 
 
-def prepare_topics(settings: Settings, pipeline: Pipeline) -> None:
+def prepare_topics(settings: Settings, pipeline: FaustPipeline) -> None:
     """Create the topics that do not exist yet, with ``CAREPATH_REPLICATION_FACTOR`` replicas
     (fewer brokers than that: ``TopicProblem``, one line and exit 2), and say so for an
     output topic that is not compacted or a topic with another replication factor (Faust's
@@ -96,8 +106,11 @@ def run_worker(settings: Settings, rules: RuleConfig | None = None) -> int:
     use_event_loop(settings)  # CAREPATH_EVENT_LOOP, before anything makes a loop
     settings.datadir.mkdir(parents=True, exist_ok=True)  # Faust makes only the last level
     check_connection(settings)  # one line and exit 2 when unreachable or refused (cli.main)
+    sock = bind(settings)  # CAREPATH_WEB_PORT taken now: a port in use is one line, exit 2
     pipeline = build(settings, rules)
     prepare_topics(settings, pipeline)
-    worker = QuietWorker(pipeline.app, loglevel=settings.log_level.upper(), quiet=True)
+    services = endpoints(sock, settings, pipeline)  # /metrics, /healthz, /readyz
+    level, fmt = settings.log_level.upper(), settings.log_format
+    worker = QuietWorker(pipeline.app, *services, loglevel=level, quiet=True, log_format=fmt)
     worker.execute_from_commandline()  # blocks; owns the event loop
     return 0

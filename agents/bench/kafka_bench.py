@@ -227,6 +227,7 @@ def worker_env(bootstrap: Target, tag: str, datadir: Path) -> dict[str, str]:
             "CAREPATH_TOPIC_DEADLETTER": f"{tag}.care.deadletter",
             "CAREPATH_PARTITIONS": str(PARTITIONS),
             "CAREPATH_TICK_INTERVAL": "0",
+            "CAREPATH_WEB_PORT": "off",  # test and bench workers share a host: no /metrics
             "CAREPATH_DATADIR": str(datadir),
             "CAREPATH_LOG_LEVEL": "warning",
             **child_env(bootstrap),

@@ -46,6 +46,7 @@ class KafkaWorker:
             "CAREPATH_BROKER": f"kafka://{bootstrap}",
             "CAREPATH_APP_ID": f"carepath-test-{self.tag}",
             "CAREPATH_TICK_INTERVAL": "0",
+            "CAREPATH_WEB_PORT": "off",  # test and bench workers share a host: no /metrics
             "CAREPATH_DATADIR": str(directory / "data"),
             **{f"CAREPATH_TOPIC_{t.upper()}": f"{self.tag}.care.{t}" for t in _TOPICS},
         }

@@ -77,7 +77,8 @@ def serve(args: argparse.Namespace) -> int:
         level=web_settings.log_level.upper(),
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    )  # does nothing with CAREPATH_LOG_FORMAT=json: the command's JSON handler stays
+    logging.getLogger().setLevel(web_settings.log_level.upper())
     logging.getLogger("kafka").setLevel(logging.WARNING)  # connection chatter
     host, port = _listen(web_settings.listen)
     if not args.file:
@@ -95,7 +96,11 @@ def serve(args: argparse.Namespace) -> int:
     mode = f"read-only from {args.file}" if args.file else f"on {settings.broker}"
     print(f"carepath web: http://{host}:{port}/ ({mode})", file=sys.stderr, flush=True)
     try:
-        uvicorn.run(create_app(web), host=host, port=port, log_level="warning", access_log=False)
+        # JSON lines: uvicorn's loggers go to the root handler instead of uvicorn's own
+        own = {"log_config": None} if settings.log_format == "json" else {}
+        uvicorn.run(
+            create_app(web), host=host, port=port, log_level="warning", access_log=False, **own
+        )
     finally:
         if web.feed is not None:
             web.feed.stop()

@@ -1,7 +1,7 @@
 """Settings of the web service (env prefix ``CAREPATH_WEB_``), next to the common
 :class:`agents.settings.Settings` (broker, topics, limits). ``CAREPATH_WEB_PORT`` and
-``CAREPATH_WEB_ENABLED`` belong to the worker's own Faust web server, so this service
-listens on ``CAREPATH_WEB_LISTEN``."""
+``CAREPATH_WEB_HOST`` belong to the worker's ``/metrics``, ``/healthz`` and ``/readyz``, so
+this service listens on ``CAREPATH_WEB_LISTEN``."""
 
 from __future__ import annotations
 

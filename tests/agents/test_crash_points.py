@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
+from collections.abc import MutableMapping
 from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
@@ -22,11 +23,9 @@ from typing import Any
 
 import orjson
 
-from agents.app import Pipeline
+from agents.app import Pipeline, Ports
 from agents.poison import FlightRecorder
-from agents.reporting import IgnoredCounts
 from agents.settings import Settings
-from agents.state_store import DeadlineIndex
 from pipeline.config import DEFAULT_RULES
 from pipeline.events import Tick
 from schemas.ingest import Limits, ingest
@@ -65,18 +64,27 @@ class Sink:
         return done
 
 
-def _pipeline(table: dict[bytes, bytes], ops: list[Op]) -> Pipeline:
-    p = Pipeline.__new__(Pipeline)  # the agents' logic without a Faust app
-    p.app = SimpleNamespace(conf=SimpleNamespace(producer_max_request_size=1_000_000))  # type: ignore[assignment]
-    p.s = Settings(_env_file=None)
-    p.rules = DEFAULT_RULES
-    p.limits = Limits(max_bytes=p.s.max_bytes, max_depth=p.s.max_depth)
-    p.states = Changelog(ops, table)
-    p.index = DeadlineIndex(p.states)
-    p.ignored = IgnoredCounts()
-    p.flight = FlightRecorder(None)  # notes in memory: this "process" never restarts
-    p.tasks = p.referrals = p.deadletter = p.events = Sink(ops)  # type: ignore[assignment]
-    return p
+def _pipeline(
+    table: MutableMapping[bytes, bytes],
+    ops: list[Op],
+    *,
+    logged: bool = True,
+    events: Any = None,
+    outputs: Any = None,
+    letters: Any = None,
+    max_request: int = 1_000_000,
+    **kw: Any,
+) -> Pipeline:
+    """The agents' logic without a Faust app: a dict table logging its writes into ``ops``
+    (``logged``, else ``table`` itself) and a sink logging into ``ops`` for every topic not
+    given; ``kw``: the pipeline's other collaborators."""
+    sink = Sink(ops)
+    states = Changelog(ops, table) if logged else table
+    ports = Ports(
+        states, events or sink, outputs or sink, outputs or sink, letters or sink, max_request
+    )
+    kw.setdefault("flight", FlightRecorder(None))  # notes in memory: it never restarts
+    return Pipeline(Settings(_env_file=None), DEFAULT_RULES, ports, **kw)  # type: ignore[call-arg]
 
 
 def _messages() -> list[bytes]:

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 from agents.app import DecodedStates, Pipeline
 from pipeline.state import new_state
-from tests.agents.test_crash_points import Op, Sink, _apply, _messages, _pipeline
+from tests.agents.test_crash_points import Op, _apply, _messages, _pipeline
 
 
 def test_hit_only_for_the_very_bytes_stored() -> None:
@@ -34,9 +34,7 @@ async def _feed(p: Pipeline, msgs: list[bytes], first: int = 0) -> None:
 
 
 def _pipe(table: dict[bytes, bytes], ops: list[Op], cached: bool) -> Pipeline:
-    p = _pipeline(table, ops)
-    p.decoded = DecodedStates() if cached else None
-    return p
+    return _pipeline(table, ops, decoded=DecodedStates(limit=100_000 if cached else 0))
 
 
 def test_same_writes_and_outputs_with_the_cache() -> None:
@@ -58,10 +56,8 @@ def test_table_rolled_back_under_the_cache() -> None:
     # while the cache remembers the later states
     prefix = _apply({}, ops[: len(ops) // 2])
     again: list[Op] = []
-    warm.states = type(warm.states)(again, prefix)  # type: ignore[call-arg]
-    warm.index.table = warm.states
-    warm.tasks = warm.referrals = warm.deadletter = warm.events = Sink(again)  # type: ignore[assignment]
-    asyncio.run(_feed(warm, msgs, half // 2))
+    rolled = _pipeline(prefix, again, decoded=warm.decoded)  # the same cache, as a worker has
+    asyncio.run(_feed(rolled, msgs, half // 2))
     fresh: list[Op] = []
     asyncio.run(_feed(_pipe(dict(prefix), fresh, cached=False), msgs, half // 2))
     assert again == fresh

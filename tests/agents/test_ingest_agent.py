@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 import pytest
 
-from agents.app import Pipeline
+from agents.app import Pipeline, Ports
 from agents.headers import SOURCE
 from agents.settings import Settings
 from pipeline.config import DEFAULT_RULES
@@ -51,11 +51,10 @@ class Sink:
 
 
 def _pipeline() -> tuple[Pipeline, Sink]:
-    p = Pipeline(Settings(_env_file=None, broker="kafka://localhost:1"), DEFAULT_RULES)  # type: ignore[call-arg]
     events = Sink()
-    p.events = events  # type: ignore[assignment]
-    p.deadletter = Sink()  # type: ignore[assignment]
-    return p, events
+    ports = Ports({}, events, Sink(), Sink(), Sink(), max_request_size=1_000_000)
+    settings = Settings(_env_file=None, broker="kafka://localhost:1")  # type: ignore[call-arg]
+    return Pipeline(settings, DEFAULT_RULES, ports), events
 
 
 def _ingest(p: Pipeline, value: bytes, headers: list[tuple[str, bytes]]) -> None:

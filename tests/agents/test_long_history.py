@@ -22,10 +22,8 @@ from typing import Any
 import orjson
 import pytest
 
-from agents.app import DecodedStates
 from agents.engine import Engine
 from agents.poison import TRANSITIONS
-from agents.state_store import DeadlineIndex
 from pipeline.bounds import CLOSED_KEPT, SEEN_KEPT, STATE_CAP
 from pipeline.config import DEFAULT_RULES
 from pipeline.events import Tick
@@ -157,14 +155,9 @@ class Discard:
 def test_fifty_thousand_events_through_the_worker_shell() -> None:
     """The transition agent's code on a dict table (as in test_crash_points), a partition
     tick every week of the patient's time, so the deadline index is used too."""
-    h = Harness()
-    table: dict[bytes, bytes] = {}
-    h.p.states = table  # type: ignore[assignment]
-    h.p.index = DeadlineIndex(table)
-    h.p.decoded = DecodedStates()  # as the worker has it
     outputs, letters = Discard(), Discard()
-    h.p.tasks = h.p.referrals = outputs  # type: ignore[assignment]
-    h.p.deadletter = letters  # type: ignore[assignment]
+    table: dict[bytes, bytes] = {}
+    h = Harness(table=table, logged=False, outputs=outputs, letters=letters)
     loop = asyncio.new_event_loop()
     week = timedelta(days=7)
     next_tick = START + week

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import stat
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, MutableMapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
@@ -53,14 +53,17 @@ def _events() -> list[bytes]:
 
 
 class Harness:
-    def __init__(self, flight: FlightRecorder | None = None) -> None:
+    """A pipeline on a logging dict table, its dead letters apart (``letters``); ``kw``:
+    ``test_crash_points._pipeline``'s."""
+
+    def __init__(self, flight: FlightRecorder | None = None, **kw: Any) -> None:
         self.ops: list[Op] = []
         self.letters: list[Op] = []
-        self.p: Pipeline = _pipeline({}, self.ops)
-        self.table: dict[bytes, bytes] = self.p.states
-        self.p.deadletter = Sink(self.letters)  # type: ignore[assignment]
+        kw.setdefault("letters", Sink(self.letters))
         if flight is not None:
-            self.p.flight = flight
+            kw["flight"] = flight
+        self.p: Pipeline = _pipeline(kw.pop("table", {}), self.ops, **kw)
+        self.table: MutableMapping[bytes, bytes] = self.p.states
         self.offset = 0
 
     def message(self, value: bytes, key: bytes | None = None, **kw: Any) -> SimpleNamespace:
@@ -248,8 +251,7 @@ def test_a_state_the_changelog_would_refuse_is_refused_and_the_old_state_kept() 
     }
     assert largest[b"s01"] > largest[b"s02"]
     limit = largest[b"s01"] - 1  # s01's largest state is just over it, s02's are not
-    h = Harness()
-    h.p.app.conf.producer_max_request_size = limit + 512 + len(b"s01")
+    h = Harness(max_request=limit + 512 + len(b"s01"))
     h.feed(events)
     refused = [rec for _, rec in h.records()]
     assert refused and all(r["error"]["issue"][0]["code"] == "too-long" for r in refused)
