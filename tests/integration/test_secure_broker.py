@@ -72,6 +72,7 @@ def client_env(secure_dir: Path) -> dict[str, str]:
         **values,
         "CAREPATH_APP_ID": f"carepath-secure-{tag}",
         "CAREPATH_TICK_INTERVAL": "0",
+        "CAREPATH_WEB_PORT": "off",  # workers of other tests may hold the default port
         **{f"CAREPATH_TOPIC_{t.upper()}": f"{tag}.care.{t}" for t in _TOPICS},
     }
 

@@ -42,6 +42,7 @@ class WorkerEnv:
                 "CAREPATH_TOPIC_REFERRALS": self.topic("care.referrals"),
                 "CAREPATH_TOPIC_DEADLETTER": self.topic("care.deadletter"),
                 "CAREPATH_TICK_INTERVAL": "0",
+                "CAREPATH_WEB_PORT": "off",  # test and bench workers share a host: no /metrics
                 "CAREPATH_DATADIR": str(self.datadir),
             }
         )
