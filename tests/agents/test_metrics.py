@@ -21,8 +21,10 @@ from prometheus_client.parser import text_string_to_metric_families
 from agents import headers as hdr
 from agents.engine import Engine
 from agents.metrics import MAX_REASONS, OTHER, Position, WorkerMetrics
+from agents.ops_server import Probe
 from agents.poison import INGEST, TRANSITIONS
 from agents.settings import Settings
+from agents.worker import build
 from pipeline.config import DEFAULT_RULES
 from pipeline.outputs import Rejected, TaskRecord
 from schemas.ingest import Limits, ingest
@@ -190,3 +192,15 @@ def test_lag_is_the_end_offset_minus_the_next_offset_to_process() -> None:
     metrics.processed(INGEST, "care.inbound", 0, 41, 0.001)
     metrics.forget([("care.inbound", 0)])
     assert metrics.next_offsets == {}
+
+
+def test_ready_once_recovered_and_not_while_rebalancing() -> None:
+    """``/readyz`` reads a Faust app's own flags (a real app, not started)."""
+    p = build(Settings(app_id="test-readyz", broker="kafka://localhost:1"))
+    probe = Probe(p.app, {"care.inbound", "care.events"}, p.metrics)
+    assert probe.not_ready() == "waiting for partitions" and not p.metrics.ready()
+    assert asyncio.run(probe.positions()) == []
+    p.app.tables.recovery.completed.set()  # what Recovery does once the table is recovered
+    assert probe.not_ready() is None and p.metrics.ready()
+    p.app.on_rebalance_start()  # what the consumer calls when the group rebalances
+    assert probe.not_ready() == "rebalancing"
