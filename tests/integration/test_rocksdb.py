@@ -161,7 +161,7 @@ def drained(bootstrap: str, wenv: WorkerEnv, timeout: float = 240) -> None:
 # Quick: one worker, one stream, clean restarts
 
 
-N_QUICK = 600  # documents (about 200 patients)
+N_QUICK = 300  # documents (about 100 patients)
 
 
 def test_restart_reads_only_the_changelog_tail(kafka_bootstrap: str, tmp_path: Path) -> None:
