@@ -12,6 +12,13 @@ patients in its input and the dead letters of its own documents. As in embedded 
 where ``--until`` moves every patient of the run, the worker should run with
 ``CAREPATH_TICK_INTERVAL=0`` so that only this tick moves the clocks, and with the same
 rules file (patient keys and dates depend on it).
+
+Documents are keyed by their first patient (the keying rule of publishers, README "Keying
+care.inbound"), so each patient's documents share a partition of ``care.inbound``. A document
+about several patients (a group session, a collection Bundle) cannot share all their
+partitions: when ``care.inbound`` has several, it is published only after the worker has
+ingested its patients' earlier documents, and their later ones only after it (``_waves``).
+The output files are ``0600`` (patient data), as embedded replay's.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ import orjson
 
 from agents import headers as hdr
 from agents import kafka_io
+from agents.files import private_writer
 from agents.replay import read_lines
 from agents.reporting import dead_letter_notice
 from agents.security import Connection, check_connection, connection
@@ -65,36 +73,93 @@ def remote_replay(
     check_connection(s)  # one line and exit 2 when unreachable or refused (cli.main)
     bootstrap, run = connection(s), uuid.uuid4().hex
     limits = Limits(max_bytes=s.max_bytes, max_depth=s.max_depth)
-    patients: set[bytes] = set()
-    records: list[Record] = []
-    # the reference time of the plausibility checks: --until, as in embedded replay (the
-    # worker takes it from the header), else the worker's wall clock
-    reference = until if until is not None else datetime.now(UTC)
-    for path, n, raw in read_lines(args.events, s.max_bytes):
-        key, concerned = _first_patient(raw, limits, s.base_url, rules, args.source, reference)
-        patients |= concerned
-        headers = hdr.run_headers(run, path, n, args.source)
+    records, concerned = _read(args, s, limits, rules, run, until)
+    patients: set[bytes] = set().union(*concerned)
+    with kafka_io.Offsets(bootstrap) as offsets:  # one client for every wait
+        refused = _publish_waves(bootstrap, s, records, concerned, offsets, args.timeout)
+        if refused:
+            _dead_letter_refused(bootstrap, s, limits, records, refused, rules)
+        offsets.wait_committed(s.app_id, s.topic_inbound, args.timeout)
+        offsets.wait_committed(s.app_id, s.topic_events, args.timeout)
         if until is not None:
-            headers.append((hdr.REFERENCE, until.isoformat().encode()))
-        records.append((key, raw, headers))
-    refused = _publish(bootstrap, s, records)
-    if refused:
-        _dead_letter_refused(bootstrap, s, limits, records, refused, rules)
-    sent = len(records) - len(refused)
-    kafka_io.wait_committed(bootstrap, s.app_id, s.topic_inbound, args.timeout)
-    kafka_io.wait_committed(bootstrap, s.app_id, s.topic_events, args.timeout)
-    if until is not None:
-        _tick_patients(bootstrap, s.topic_events, patients, until)
-        kafka_io.wait_committed(bootstrap, s.app_id, s.topic_events, args.timeout)
+            parts = sorted(offsets.ends(s.topic_events))
+            _tick_patients(bootstrap, s.topic_events, parts, patients, until)
+            offsets.wait_committed(s.app_id, s.topic_events, args.timeout)
     n_out = _write_outputs(bootstrap, s, patients, args.out)
     n_dlq = _write_dead_letters(bootstrap, s, run, args.dead_letter)
     print(
-        f"replay --broker: {sent} documents published, {len(refused)} not (over the size "
-        "limit, or refused by the broker); "
+        f"replay --broker: {len(records) - len(refused)} documents published, {len(refused)} "
+        "not (over the size limit, or refused by the broker); "
         f"{n_out} outputs, {n_dlq} dead letters",
         file=sys.stderr,
     )
     return 0
+
+
+def _read(
+    args: argparse.Namespace,
+    s: Settings,
+    limits: Limits,
+    rules: RuleConfig,
+    run: str,
+    until: datetime | None,
+) -> tuple[list[Record], list[set[bytes]]]:
+    """The records to publish, and the patients each document concerns."""
+    records: list[Record] = []
+    concerned: list[set[bytes]] = []
+    # the reference time of the plausibility checks: --until, as in embedded replay (the
+    # worker takes it from the header), else the worker's wall clock
+    reference = until if until is not None else datetime.now(UTC)
+    for path, n, raw in read_lines(args.events, s.max_bytes):
+        key, concerns = _first_patient(raw, limits, s.base_url, rules, args.source, reference)
+        headers = hdr.run_headers(run, path, n, args.source)
+        if until is not None:
+            headers.append((hdr.REFERENCE, until.isoformat().encode()))
+        records.append((key, raw, headers))
+        concerned.append(concerns)
+    return records, concerned
+
+
+def _publish_waves(
+    bootstrap: Connection,
+    s: Settings,
+    records: list[Record],
+    concerned: list[set[bytes]],
+    offsets: kafka_io.Offsets,
+    timeout: float,
+) -> dict[int, str | None]:
+    """Publish the records wave by wave (``_waves``): {position: why} of those not sent."""
+    refused: dict[int, str | None] = {}
+    parts = sorted(offsets.ends(s.topic_inbound)) if any(len(c) > 1 for c in concerned) else []
+    for i, wave in enumerate(_waves(records, concerned, parts)):
+        if i:  # the waves before it are ingested: their events are on care.events
+            offsets.wait_committed(s.app_id, s.topic_inbound, timeout)
+        found = _publish(bootstrap, s, [records[j] for j in wave])
+        refused.update({wave[j]: why for j, why in found.items()})
+    return refused
+
+
+def _waves(
+    records: list[Record], concerned: list[set[bytes]], partitions: list[int]
+) -> list[list[int]]:
+    """The positions of ``records`` cut into waves, published in order, each once the worker
+    has ingested the waves before it, so that every patient's documents reach
+    ``care.events`` in file order whatever the ``partitions`` of ``care.inbound``: a
+    document keyed to another partition than a document of one of its patients in the
+    current wave starts the next wave. One wave with one partition (or none known)."""
+    if len(partitions) < 2:
+        return [list(range(len(records)))]
+    waves: list[list[int]] = [[]]
+    wave_parts: dict[bytes, int] = {}  # patient → partition of its documents in the wave
+    for i, (key, _, _) in enumerate(records):
+        if key is not None:  # a document without a patient changes no one's state
+            part = kafka_io.partition_of(key, partitions)
+            if any(wave_parts.get(p, part) != part for p in concerned[i]):
+                waves.append([])
+                wave_parts = {}
+            wave_parts.update(dict.fromkeys(concerned[i], part))
+        waves[-1].append(i)
+    return waves
 
 
 def _publish(bootstrap: Connection, s: Settings, records: list[Record]) -> dict[int, str | None]:
@@ -110,13 +175,12 @@ def _publish(bootstrap: Connection, s: Settings, records: list[Record]) -> dict[
 
 
 def _tick_patients(
-    bootstrap: Connection, topic: str, patients: set[bytes], until: datetime
+    bootstrap: Connection, topic: str, parts: list[int], patients: set[bytes], until: datetime
 ) -> None:
     """The ``--until`` tick to each patient of the run only (issue 11: a run on a shared
-    broker moves no one else's clock): keyed by the patient key, on the partition the
-    worker's producer puts that patient's events on, after all of them."""
+    broker moves no one else's clock): keyed by the patient key, on the partition (of
+    ``parts``) the worker's producer puts that patient's events on, after all of them."""
     tick = encode_event(Tick(time=until))
-    parts = sorted(kafka_io.end_offsets(bootstrap, topic))
     prod = kafka_io.producer(bootstrap)
     try:
         for key in sorted(patients):
@@ -162,7 +226,7 @@ def _write_outputs(bootstrap: Connection, s: Settings, patients: set[bytes], out
     """The outputs of the run's patients: keyed by resource id on the topics (contract §1),
     each carries its patient key back (contract §5)."""
     n = 0
-    with open(out, "wb") as f:
+    with private_writer(out) as f:
         for topic in (s.topic_referrals, s.topic_tasks):
             for rec in kafka_io.read_topic(bootstrap, topic):
                 key = patient_key_of(orjson.loads(rec.value))
@@ -184,9 +248,10 @@ def _notice(rec: kafka_io.Record) -> str:
 
 def _write_dead_letters(bootstrap: Connection, s: Settings, run: str, path: str | None) -> int:
     """The run's dead letters to ``path``; without one, their source and diagnostics only
-    to standard error (never the raw document)."""
+    to standard error (never the raw document). The file is ``0600`` as embedded replay's
+    (patient data)."""
     n = 0
-    f = open(path, "wb") if path else None  # noqa: SIM115
+    f = private_writer(path) if path else None
     try:
         for rec in kafka_io.read_topic(bootstrap, s.topic_deadletter):
             if hdr.header(rec.headers, hdr.RUN) != run.encode():
