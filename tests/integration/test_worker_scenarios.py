@@ -1,27 +1,73 @@
 """Every scenario through a real worker on a real broker with ``carepath replay --broker``:
 the same final Tasks, ServiceRequests and dead-letter counts as embedded replay. Rules file,
 source and case-manager update lines as in the embedded tests (``tests.scenarios.runner``;
-update lines are resolved by embedded replay of the lines before them)."""
+update lines are resolved by embedded replay of the lines before them).
+
+Each kind of deployment runs the whole suite through one worker (issue 12):
+
+- ``plaintext``: the defaults (one ``care.inbound`` partition);
+- ``inbound-partitions``: ``CAREPATH_INBOUND_PARTITIONS`` > 1, documents keyed by patient
+  (``replay --broker`` keys them as publishers must, README "Keying care.inbound"), and
+  documents about several patients (group sessions, collection Bundles) among them;
+- ``sasl_ssl``: a broker from ``carepath broker up --secure`` (SASL_SSL, SCRAM-SHA-512), the
+  worker and the client with nothing but its ``client.env`` settings.
+
+``replay --broker`` writes its files ``0600`` like embedded replay (checked on every run).
+"""
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import orjson
 import pytest
 
+from agents import kafka_io
 from agents.cli import main
+from tests.integration.secure import SecureBroker
 from tests.integration.worker import Worker, running_worker
 from tests.scenarios.compare import DATA, problems, scenario_names
 from tests.scenarios.runner import CASES, Scenario, resolve_updates, run_replay
 
 pytestmark = pytest.mark.integration
 
+KINDS = ("plaintext", "inbound-partitions", "sasl_ssl")
+#: Partitions of ``care.inbound`` in the ``inbound-partitions`` kind: with 3, scenario 10's two
+#: patients and o12's first two are on different partitions (test_the_partitions_split_groups)
+INBOUND_PARTITIONS = 3
+
+
+@dataclass(frozen=True)
+class Deployment:
+    kind: str
+    bootstrap: str
+    #: the ``CAREPATH_*`` settings of the worker and of the client besides topics and group
+    env: dict[str, str] = field(default_factory=dict)
+
+
+@pytest.fixture(scope="module", params=KINDS)
+def deployment(request: pytest.FixtureRequest) -> Deployment:
+    kind = request.param
+    if kind == "sasl_ssl":
+        broker: SecureBroker = request.getfixturevalue("secure_kafka")
+        address = broker.client["CAREPATH_BROKER"].removeprefix("kafka://")
+        return Deployment(kind, address, dict(broker.client))
+    bootstrap: str = request.getfixturevalue("kafka_bootstrap")
+    if kind == "inbound-partitions":
+        return Deployment(kind, bootstrap, {"CAREPATH_INBOUND_PARTITIONS": str(INBOUND_PARTITIONS)})
+    return Deployment(kind, bootstrap)
+
 
 @pytest.fixture(scope="module")
-def worker(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Worker]:
-    with running_worker(kafka_bootstrap, tmp_path_factory.mktemp("w")) as w:
+def worker(deployment: Deployment, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Worker]:
+    with running_worker(deployment.bootstrap, tmp_path_factory.mktemp("w"), **deployment.env) as w:
+        wanted = INBOUND_PARTITIONS if deployment.kind == "inbound-partitions" else 1
+        inbound = kafka_io.end_offsets(w.wenv.target, w.wenv.topic("care.inbound"))
+        assert len(inbound) == wanted
         yield w
 
 
@@ -29,6 +75,8 @@ def _broker_replay(
     worker: Worker, src: Path, until: str | None, tmp: Path, extra: list[str]
 ) -> tuple[list[bytes], int]:
     out, dlq = tmp / "k.out", tmp / "k.dlq"
+    out.write_bytes(b"an earlier run\n")
+    out.chmod(0o644)
     argv = [
         "replay",
         str(src),
@@ -44,6 +92,7 @@ def _broker_replay(
     if until:
         argv += ["--until", until]
     env = worker.wenv.env()
+    umask = os.umask(0o022)
     with pytest.MonkeyPatch.context() as mp:
         for k, v in env.items():
             if k.startswith("CAREPATH_"):
@@ -52,6 +101,10 @@ def _broker_replay(
             assert main(argv + extra) == 0, worker.tail()
         except TimeoutError as e:
             raise AssertionError(f"{e}\n--- worker log ---\n{worker.tail(200)}") from e
+        finally:
+            os.umask(umask)
+    for path in (out, dlq):  # patient data: owner only, whatever the umask (issue 11)
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, (path.name, path.stat().st_mode)
     n_dead = sum(1 for ln in dlq.read_bytes().splitlines() if ln.strip()) if dlq.exists() else 0
     return out.read_bytes().splitlines(), n_dead
 
@@ -64,14 +117,15 @@ def test_kafka_equals_embedded(worker: Worker, scn: Scenario, tmp_path: Path) ->
     extra = scn.rules_args() + scn.source_args()  # the client keys patients by the rules too
     embedded, _ = run_replay(src, scn.until, tmp_path, "e", extra)
     if scn.rules:  # a worker reads its rules at start: give this one its own worker
-        with running_worker(worker.wenv.bootstrap, tmp_path, CAREPATH_RULES=str(scn.rules)) as w:
+        rules = {**worker.wenv.extra, "CAREPATH_RULES": str(scn.rules)}
+        with running_worker(worker.wenv.bootstrap, tmp_path, **rules) as w:
             kafka, n_dead = _broker_replay(w, src, scn.until, tmp_path, extra)
     else:
         w = worker
         kafka, n_dead = _broker_replay(worker, src, scn.until, tmp_path, extra)
     k, e = _final(kafka), _final(embedded.splitlines())
     diff = {i: (k.get(i), e.get(i)) for i in set(k) | set(e) if k.get(i) != e.get(i)}
-    assert diff == {}, w.tail()
+    assert diff == {}, f"{sorted(diff)} differ\n--- worker log ---\n{w.tail()}"
     found = problems(scn.expected, kafka, n_dead)
     assert not found, "\n".join(found)
 
@@ -87,3 +141,12 @@ def _final(lines: list[bytes]) -> dict[tuple[str, str], object]:
 
 def test_scenario_names_present() -> None:
     assert len(scenario_names(DATA)) == 18
+
+
+def test_the_partitions_split_groups() -> None:
+    """The premise of the ``inbound-partitions`` kind: a group session (scenario 10) and a
+    collection Bundle (o12) are keyed by their first patient, and the other patient's own
+    documents are on another partition of ``care.inbound``."""
+    parts = list(range(INBOUND_PARTITIONS))
+    assert kafka_io.partition_of(b"s10a", parts) != kafka_io.partition_of(b"s10b", parts)
+    assert kafka_io.partition_of(b"o12a", parts) != kafka_io.partition_of(b"o12b", parts)

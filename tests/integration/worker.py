@@ -16,8 +16,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from agents import kafka_io
+from agents.security import connection
+from agents.settings import Settings
 
 
 @dataclass
@@ -53,6 +56,20 @@ class WorkerEnv:
     def group(self) -> str:
         return f"carepath-{self.tag}"
 
+    @property
+    def target(self) -> kafka_io.Target:
+        """Where a client connects: the connection of the worker's own settings (TLS and SASL
+        when ``extra`` has them, e.g. a secure broker's ``client.env`` lines)."""
+        return connection(settings_of(self.env()))
+
+
+def settings_of(env: dict[str, str]) -> Settings:
+    """The settings a process started with ``env`` reads (its ``CAREPATH_*`` variables)."""
+    fields: dict[str, Any] = {
+        k.removeprefix("CAREPATH_").lower(): v for k, v in env.items() if k[:9] == "CAREPATH_"
+    }
+    return Settings(**fields)
+
 
 class Worker:
     def __init__(self, wenv: WorkerEnv, log: Path) -> None:
@@ -75,7 +92,7 @@ class Worker:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             assert self.proc is not None and self.proc.poll() is None, self.tail()
-            if kafka_io.group_state(self.wenv.bootstrap, self.wenv.group) == "Stable":
+            if kafka_io.group_state(self.wenv.target, self.wenv.group) == "Stable":
                 return
             time.sleep(0.5)
         raise TimeoutError(f"worker not ready in {timeout}s\n{self.tail()}")
