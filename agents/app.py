@@ -104,12 +104,13 @@ def faust_settings(s: Settings) -> dict[str, Any]:
 
 
 class DecodedStates:
-    """The state each patient was last stored with by this worker, next to the exact bytes
-    object stored, so ``_load`` skips ``decode_state`` (~40 µs, a tenth of the worker's
-    CPU for our code) when the table still holds those bytes. Any other value (changelog
-    recovery, RocksDB, a rebalance) is another object and is decoded. States are values
-    (``decide`` never mutates one), so handing out the same object is safe. Bounded: the
-    least recently stored entries go first."""
+    """The state each patient was last stored with by this worker, next to the bytes
+    stored, so ``_load`` skips ``decode_state`` (~40 µs, a tenth of the worker's CPU for
+    our code) when the table still holds those bytes. Compared by value, not identity:
+    RocksDB returns a new bytes object on every read (the same object is the fast case of
+    the memory store); any other value (changelog recovery, a rebalance) is decoded. States
+    are values (``decide`` never mutates one), so handing out the same object is safe.
+    Bounded: the least recently stored entries go first."""
 
     def __init__(self, limit: int = 100_000) -> None:
         self.limit = limit
@@ -117,7 +118,9 @@ class DecodedStates:
 
     def get(self, key: bytes, stored: bytes) -> PatientState | None:
         hit = self._entries.get(key)
-        return hit[1] if hit is not None and hit[0] is stored else None
+        if hit is None or (hit[0] is not stored and hit[0] != stored):
+            return None
+        return hit[1]
 
     def put(self, key: bytes, stored: bytes, state: PatientState) -> None:
         entries = self._entries

@@ -55,9 +55,9 @@ def hour_of(t: datetime) -> int:
 class DeadlineIndex:
     def __init__(self, table: MutableMapping[bytes, bytes]) -> None:
         self.table = table
-        # partition -> (the stored tick bytes object, its time, its ISO text): the tick is
-        # read twice per event and changes only on a tick, so it is parsed once per value
-        # the table holds (another object, e.g. after a changelog recovery, is parsed again)
+        # partition -> (the stored tick bytes, its time, its ISO text): the tick is read
+        # twice per event and changes only on a tick, so it is parsed once per value the
+        # table holds (compared by value: RocksDB hands out a new bytes object every read)
         self._ticks: dict[int, tuple[bytes, datetime, bytes]] = {}
 
     # -- keys and small JSON values -------------------------------------------------------
@@ -200,7 +200,7 @@ class DeadlineIndex:
         if raw is None:
             return None
         hit = self._ticks.get(partition)
-        if hit is None or hit[0] is not raw:
+        if hit is None or (hit[0] is not raw and hit[0] != raw):
             text = orjson.loads(raw)
             if not isinstance(text, str):
                 return None
