@@ -20,7 +20,7 @@ limit.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 
 from pipeline.state import PatientState, encode_state
 
@@ -40,7 +40,8 @@ DUPLICATE_WINDOW = "older than the duplicate-detection window"
 
 
 def epoch(t: datetime) -> int:
-    return int(t.astimezone(UTC).timestamp()) if t.tzinfo else int(t.timestamp())
+    """Whole epoch seconds of ``t`` (an aware ``timestamp()`` does not depend on the zone)."""
+    return int(t.timestamp())
 
 
 def remember(s: PatientState, key: int, when: int) -> tuple[dict[int, int], int | None]:

@@ -50,7 +50,7 @@ from pipeline.rules.context import Ctx
 from pipeline.rules.deadlines import next_deadline as _next_deadline
 from pipeline.rules.deadlines import run_clock
 from pipeline.rules.discharge import on_discharge
-from pipeline.state import NEVER, PatientState, digest, new_state
+from pipeline.state import NEVER, Obs, PatientState, digest, new_state
 
 __all__ = ["Step", "advance", "decide", "next_deadline", "rule_table"]
 
@@ -82,7 +82,7 @@ def _enrolled(ctx: Ctx, ev: ProgramEnrolled) -> str | None:
 
 def _assessed(ctx: Ctx, ev: AssessmentRecorded) -> str | None:
     if ev.ref is not None:
-        old = next((o for o in ctx.s.obs if o.ref == ev.ref), None)
+        old = _applied(ctx.s.obs, ev.ref)
         if old is not None:
             if old.value == ev.value:
                 return f"{ev.ref}: a later version with the same value"
@@ -90,6 +90,14 @@ def _assessed(ctx: Ctx, ev: AssessmentRecorded) -> str | None:
     obs = screening.record(ctx, ev)
     screening.screen(ctx, ev, obs)
     tr.on_values(ctx, ev, obs)
+    return None
+
+
+def _applied(items: tuple[Obs, ...], ref: str) -> Obs | None:
+    """The first kept assessment from ``ref`` (a plain loop: no generator per event)."""
+    for o in items:
+        if o.ref == ref:
+            return o
     return None
 
 

@@ -89,15 +89,25 @@ def count_minutes(ctx: Ctx, ev: SessionAttended) -> None:
         return  # no week check reads it any more
     if ids:
         keys = [digest(a) for a in ids]
-        seen = any(k in s.counted for k in keys)
-        counted = {k: w for k, w in s.counted.items() if w >= oldest}  # bounded: weeks read
+        before = s.counted
+        seen = not before.keys().isdisjoint(keys)
+        counted = dict(before)
+        if counted and min(counted.values()) < oldest:  # bounded: the weeks a check reads
+            counted = {k: w for k, w in counted.items() if w >= oldest}
         counted.update(dict.fromkeys(keys, week))
         s.counted = counted
         if seen:
             return
-    kept = [w for w in s.weeks if w[0] >= oldest and w[0] != week]
-    old = next((w for w in s.weeks if w[0] == week), (week, 0, 0))
-    kept.append((week, old[1] + ev.minutes, old[2] | 1 << d.weekday()))
+    kept: list[tuple[int, int, int]] = []
+    old = None
+    for w in s.weeks:  # one pass over a handful of weeks: the others kept, this one found
+        if w[0] != week:
+            if w[0] >= oldest:
+                kept.append(w)
+        elif old is None:
+            old = w
+    minutes, days = (old[1], old[2]) if old is not None else (0, 0)
+    kept.append((week, minutes + ev.minutes, days | 1 << d.weekday()))
     kept.sort()
     s.weeks = tuple(kept)
 

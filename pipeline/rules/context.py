@@ -8,9 +8,9 @@ caller's state is never mutated (``decide`` is pure) and unchanged containers ar
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, tzinfo
 
-from pipeline.clock import day_start, days_after, local_date, plus_days, zone
+from pipeline.clock import day_start, days_after, hours, local_date, plus_days, zone
 from pipeline.codes import (
     PRIORITY_RANK,
     SAFETY_CODES,
@@ -82,7 +82,7 @@ class Ctx:
         +7 days; days are local calendar days, hours absolute (§7)."""
         d = self.cfg.dues
         if priority == Priority.STAT:
-            return when + timedelta(hours=d.stat_hours)
+            return when + hours(d.stat_hours)
         if priority == Priority.ASAP:
             return self.plus_days(when, d.asap_days)
         if priority == Priority.URGENT:

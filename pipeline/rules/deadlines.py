@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
-from pipeline.clock import week_key, week_start
+from pipeline.clock import days, hours, week_key, week_start
 from pipeline.codes import SAFETY_CODES, Business, CareTask, Priority, Status
 from pipeline.describe import lv
 from pipeline.levels import Level
@@ -43,10 +43,8 @@ def referral_times(ctx: Ctx) -> tuple[datetime, datetime] | None:
     p = ctx.s.pending
     if p is None:
         return None
-    hours = _stall_hours(ctx, p.priority)
-    return p.authored + timedelta(hours=hours), ctx.plus_days(
-        p.authored, ctx.cfg.referral.expire_days
-    )
+    stall = _stall_hours(ctx, p.priority)
+    return p.authored + hours(stall), ctx.plus_days(p.authored, ctx.cfg.referral.expire_days)
 
 
 def candidates(ctx: Ctx) -> list[Due]:
@@ -108,9 +106,9 @@ def _any_reached(s: PatientState, clock: datetime, ctx: Ctx) -> bool:
     if p is None:
         return False
     r = ctx.cfg.referral
-    if p.authored + timedelta(days=r.expire_days - 1) <= clock:
+    if p.authored + days(r.expire_days - 1) <= clock:
         return True
-    return not s.stalled and p.authored + timedelta(hours=_stall_hours(ctx, p.priority)) <= clock
+    return not s.stalled and p.authored + hours(_stall_hours(ctx, p.priority)) <= clock
 
 
 def _stall_hours(ctx: Ctx, priority: str) -> int:
@@ -129,9 +127,9 @@ def run_clock(ctx: Ctx, now: datetime) -> None:
     s = ctx.s
     if now > s.clock:
         s.clock = now
-    if not _any_reached(s, s.clock, ctx):
-        return
-    while not s.deceased:
+    # ``_any_reached`` never misses a reached deadline: it is asked again before each
+    # (costlier) look at the candidates, also after a firing
+    while not s.deceased and _any_reached(s, s.clock, ctx):
         reached = [d for d in candidates(ctx) if d.due <= s.clock]
         if not reached:
             return

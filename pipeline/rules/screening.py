@@ -30,7 +30,7 @@ def record(ctx: Ctx, ev: AssessmentRecorded) -> Obs:
     i = len(items)
     while i and items[i - 1].time > obs.time:
         i -= 1
-    new = (*items[:i], obs, *items[i:])
+    new = (*items, obs) if i == len(items) else (*items[:i], obs, *items[i:])
     if new[0].time < s.last_event - _QUICK:  # else well inside the window
         horizon = plus_days(s.last_event, -ctx.cfg.history.retention_days, ctx.tz)
         new = tuple(o for o in new if o.time >= horizon)
