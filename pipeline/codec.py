@@ -8,48 +8,78 @@ JSON text by ``pydantic_core`` (pydantic's Rust core, already a dependency of th
 configuration): the same bytes as ``json.dumps(..., ensure_ascii=False,
 separators=(",", ":"))``, in a fifth of the time (6 vs 32 µs a bench state; the worker
 encodes one state per event), and reads ``json.dumps`` output written before it.
+
+Version 4 (issue 11, bench state 3.0 kB → see ``docs/benchmarks.md``) keeps the JSON and
+makes it denser; every earlier version still decodes:
+
+- times (epoch seconds) relative to the clock ``c``, so a time near it takes a few digits;
+- the strings a state repeats (rule ids, care-task codes, statuses, priorities, levels,
+  instruments…) as their index in :data:`WORDS` (append only), any other string as itself;
+- UUID ids as 22 base64url characters (another id is written ``=`` + itself);
+- ``seen``/``counted`` sorted by value, as delta-coded integers in the narrowest width
+  that holds them, in units of their greatest common step (60 for whole minutes):
+  ``[first value, unit, base64(width code, digests, deltas)]``; ``seen`` is read only
+  through membership, its size and a stable sort by time, so the order changes nothing;
+- the assessments (``obs``) as columns: time deltas, values, ids of ``Observation/…``
+  references, instrument words, and content-hash versions packed 8 bytes each.
 """
 
 from __future__ import annotations
 
-import base64
-import struct
 from datetime import UTC, datetime
+from itertools import accumulate
+from math import gcd
+from operator import sub
 from typing import Any
 
 from pydantic_core import from_json, to_json
 
+from pipeline import codec_old  # a module: codec_old imports pipeline.state too
 from pipeline.events import Contra
 from pipeline.levels import Level
 from pipeline.outputs import ReferralRecord, TaskRecord
+from pipeline.packing import (
+    opt_unword,
+    opt_word,
+    pack_hashes,
+    pack_ints,
+    uid,
+    unpack_hashes,
+    unpack_ints,
+    unuid,
+    unword,
+    word,
+)
 from pipeline.state import NEVER, Condition, Cooldown, Obs, PatientState
 
-VERSION = 3
+VERSION = 4
 Json = Any
+_OBS = "Observation/"
 
 
-def _t(t: datetime | None) -> Json:
+def _t(t: datetime | None, base: int) -> Json:
+    """Epoch seconds minus ``base`` (an ISO string with microseconds, ``never``)."""
     if t is None:
         return None
     if t == NEVER:
         return "never"
     if t.microsecond:
         return t.astimezone(UTC).isoformat()
-    return int(t.timestamp())
+    return int(t.timestamp()) - base
 
 
-def _dt(v: Json) -> datetime | None:
+def _dt(v: Json, base: int) -> datetime | None:
     if v is None:
         return None
     if v == "never":
         return NEVER
     if isinstance(v, str):
         return datetime.fromisoformat(v)
-    return datetime.fromtimestamp(v, UTC)
+    return datetime.fromtimestamp(v + base, UTC)
 
 
-def _dt_req(v: Json) -> datetime:
-    t = _dt(v)
+def _dt_req(v: Json, base: int) -> datetime:
+    t = _dt(v, base)
     assert t is not None
     return t
 
@@ -64,194 +94,246 @@ def _pad(items: list[Json], n: int) -> list[Json]:
     return items + [None] * (n - len(items))
 
 
-def _task(t: TaskRecord) -> Json:
-    target = t.target.value if t.target is not None else None
+def _task(t: TaskRecord, b: int) -> Json:
+    target = word(t.target.value) if t.target is not None else None
     return _trim(
-        [t.id, t.rule, t.code, t.status, t.priority, _t(t.authored), _t(t.due),
-         t.description, t.focus, _t(t.last_modified), t.status_reason, target, t.owner,
-         t.business_status, list(t.notes) or None, t.display, 1 if t.overdue else None]
+        [uid(t.id), word(t.rule), word(t.code), word(t.status), word(t.priority),
+         _t(t.authored, b), _t(t.due, b), t.description, t.focus, _t(t.last_modified, b),
+         t.status_reason, target, t.owner, opt_word(t.business_status), list(t.notes) or None,
+         t.display, 1 if t.overdue else None]
     )  # fmt: skip
 
 
-def _untask(v: Json, patient: str) -> TaskRecord:
+def _untask(v: Json, patient: str, b: int) -> TaskRecord:
     (i, rule, code, st, prio, auth, due, desc, focus, lm, reason, target, owner, business,
      notes, display, overdue) = _pad(v, 17)  # fmt: skip
     return TaskRecord(
-        i, patient, rule, code, st, prio, _dt_req(auth), _dt_req(due), desc, focus,
-        _dt(lm), reason, Level(target) if target is not None else None, owner, business,
+        unuid(i), patient, unword(rule), unword(code), unword(st), unword(prio),
+        _dt_req(auth, b), _dt_req(due, b), desc, focus, _dt(lm, b), reason,
+        Level(unword(target)) if target is not None else None, owner, opt_unword(business),
         tuple(notes or ()), display, bool(overdue),
     )  # fmt: skip
 
 
-def _ref(r: ReferralRecord) -> Json:
+def _ref(r: ReferralRecord, b: int) -> Json:
     return _trim(
-        [r.id, r.rule, r.level.value, r.direction, r.status, r.priority, _t(r.authored),
-         list(r.reasons), r.task_id, _t(r.last_modified), r.status_reason, r.performer,
-         r.requester, r.display]
+        [uid(r.id), word(r.rule), word(r.level.value), word(r.direction), word(r.status),
+         word(r.priority), _t(r.authored, b), list(r.reasons), uid(r.task_id),
+         _t(r.last_modified, b), r.status_reason, r.performer, r.requester, r.display]
     )  # fmt: skip
 
 
-def _unref(v: Json, patient: str) -> ReferralRecord:
+def _unref(v: Json, patient: str, b: int) -> ReferralRecord:
     (i, rule, level, direction, st, prio, auth, reasons, task_id, lm, reason, performer,
      requester, display) = _pad(v, 14)  # fmt: skip
     return ReferralRecord(
-        i, patient, rule, Level(level), direction, st, prio, _dt_req(auth),
-        tuple(reasons), task_id, _dt(lm), reason, performer, requester, display,
+        unuid(i), patient, unword(rule), Level(unword(level)), unword(direction), unword(st),
+        unword(prio), _dt_req(auth, b), tuple(reasons), unuid(task_id), _dt(lm, b), reason,
+        performer, requester, display,
     )  # fmt: skip
 
 
-def _pack(values: frozenset[int]) -> str:
-    """Sorted big-endian unsigned 64-bit values, base64 (one ``struct`` call: the per-value
-    ``to_bytes`` loop was a quarter of the codec's time in the worker)."""
-    raw = struct.pack(f">{len(values)}Q", *sorted(values))
-    return base64.b64encode(raw).decode("ascii")
+def _short_ref(ref: str | None) -> str | None:
+    """``Observation/<id>`` as ``<id>``; another reference (it has a ``/``) as itself."""
+    if ref is not None and ref.startswith(_OBS) and "/" not in ref[12:]:
+        return ref[12:]
+    return ref
 
 
-def _unpack(text: str) -> frozenset[int]:
-    raw = base64.b64decode(text)
-    if len(raw) % 8:  # never written by _pack; read as before
-        return frozenset(int.from_bytes(raw[i : i + 8], "big") for i in range(0, len(raw), 8))
-    return frozenset(struct.unpack(f">{len(raw) // 8}Q", raw))
+def _front(refs: list[str | None]) -> list[str | None]:
+    """Each reference that shares at least 3 leading characters with the previous one as
+    ``<shared count>~<rest>`` (``~`` is in no FHIR id or type): ``s7-000003-obs22`` after
+    ``s7-000003-obs21`` is ``14~2``."""
+    out: list[str | None] = []
+    prev = ""
+    for ref in refs:
+        if ref is None:
+            out.append(None)
+            continue
+        k, n = 0, min(len(prev), len(ref))
+        while k < n and prev[k] == ref[k]:
+            k += 1
+        out.append(f"{k}~{ref[k:]}" if k >= 3 else ref)
+        prev = ref
+    return out
 
 
-def _pack_pairs(values: dict[int, int]) -> str:
-    """Digests (unsigned 64-bit) then their values (signed 64-bit), big-endian, base64."""
-    n = len(values)
-    raw = struct.pack(f">{n}Q{n}q", *values.keys(), *values.values())
-    return base64.b64encode(raw).decode("ascii")
+def _unfront(refs: list[str | None]) -> list[str | None]:
+    out: list[str | None] = []
+    prev = ""
+    for ref in refs:
+        if ref is not None and "~" in ref:
+            k, rest = ref.split("~", 1)
+            ref = prev[: int(k)] + rest
+        if ref is not None:
+            prev = ref
+        out.append(ref)
+    return out
 
 
-def _unpack_pairs(text: str) -> dict[int, int]:
-    raw = base64.b64decode(text)
-    n = len(raw) // 16
-    items = struct.unpack(f">{n}Q{n}q", raw)
-    return dict(zip(items[:n], items[n:], strict=True))
-
-
-def _old_set(d: Json, key: str, value: int) -> dict[int, int]:
-    """A version-1/early-2 digest set (no values) as a dict with one value for all."""
-    return dict.fromkeys(_unpack(d[key]), value) if key in d else {}
-
-
-def _obs(items: tuple[Obs, ...]) -> Json:
-    return [[_t(o.time), o.value, o.ref, o.inst, o.version] for o in items]
-
-
-def _unobs(v: Json) -> tuple[Obs, ...]:
-    return tuple(Obs(_dt_req(o[0]), o[1], o[2], o[3], o[4]) for o in v)
-
-
-def _v1_obs(d: Json) -> tuple[Obs, ...]:
-    """The PHQ-9 and C-SSRS lists of a version-1 state, as version-2 observations."""
-    old = [
-        Obs(_dt_req(o[0]), o[1], o[2] if len(o) > 2 else None, inst)
-        for key, inst in (("q", "phq9"), ("r", "cssrs"))
-        for o in d.get(key, ())
+def _obs(items: tuple[Obs, ...], b: int) -> tuple[str, Json]:
+    """``o4``: columns (first time, the unit of the steps between times, the steps,
+    values, references front-coded, instruments, versions); ``o``: rows, for a time with
+    microseconds or a reference without a ``/`` or with a ``~``."""
+    plain = all(
+        not o.time.microsecond and (o.ref is None or ("/" in o.ref and "~" not in o.ref))
+        for o in items
+    )
+    if not plain:
+        return "o", [[_t(o.time, b), o.value, o.ref, word(o.inst), o.version] for o in items]
+    times = [int(o.time.timestamp()) for o in items]
+    steps = list(map(sub, times[1:], times[:-1]))
+    unit = gcd(*steps) or 1  # 60 when the times are whole minutes
+    versions = [o.version for o in items]
+    return "o4", [
+        times[0] - b,
+        unit,
+        [d // unit for d in steps],
+        [o.value for o in items],
+        _front([_short_ref(o.ref) for o in items]),
+        [word(o.inst) for o in items],
+        pack_hashes(versions) or versions,
     ]
-    return tuple(sorted(old, key=lambda o: o.time))
 
 
-def _contras(items: tuple[Condition, ...]) -> Json:
-    return [_trim([c.ref, c.kind.value, _t(c.onset), _t(c.ended)]) for c in items]
-
-
-def _uncontras(v: Json) -> tuple[Condition, ...]:
+def _unobs4(v: Json, b: int) -> tuple[Obs, ...]:
+    first, unit, steps, values, coded, insts, versions = v
+    times = accumulate((d * unit for d in steps), initial=b + first)
+    refs = _unfront(coded)
+    if isinstance(versions, str):
+        versions = unpack_hashes(versions)
     return tuple(
-        Condition(c[0], Contra(c[1]), _dt_req(c[2]), _dt(c[3]) if len(c) > 3 else None) for c in v
+        Obs(datetime.fromtimestamp(t, UTC), value, ref if ref is None or "/" in ref
+            else _OBS + ref, unword(inst), version)
+        for t, value, ref, inst, version in zip(
+            times, values, refs, insts, versions, strict=True
+        )
+    )  # fmt: skip
+
+
+def _unobs(v: Json, b: int) -> tuple[Obs, ...]:
+    return tuple(Obs(_dt_req(o[0], b), o[1], o[2], unword(o[3]), o[4]) for o in v)
+
+
+def _weeks(weeks: tuple[tuple[int, int, int], ...]) -> Json:
+    """Each week's Monday ordinal as the step from the previous one (the first as is)."""
+    keys = [w[0] for w in weeks]
+    steps = keys[:1] + list(map(sub, keys[1:], keys[:-1]))
+    return [[k, w[1], w[2]] for k, w in zip(steps, weeks, strict=True)]
+
+
+def _unweeks(v: Json) -> tuple[tuple[int, int, int], ...]:
+    keys = accumulate(w[0] for w in v)
+    return tuple((k, w[1], w[2]) for k, w in zip(keys, v, strict=True))
+
+
+def _contras(items: tuple[Condition, ...], b: int) -> Json:
+    return [_trim([c.ref, word(c.kind.value), _t(c.onset, b), _t(c.ended, b)]) for c in items]
+
+
+def _uncontras(v: Json, b: int) -> tuple[Condition, ...]:
+    return tuple(
+        Condition(c[0], Contra(unword(c[1])), _dt_req(c[2], b), _dt(_pad(c, 4)[3], b)) for c in v
     )
 
 
-def _cools(items: tuple[Cooldown, ...]) -> Json:
-    return [[c.level.value, _t(c.time), c.phq9] for c in items]
+def _cools(items: tuple[Cooldown, ...], b: int) -> Json:
+    return [[word(c.level.value), _t(c.time, b), c.phq9] for c in items]
 
 
-def _uncools(v: Json) -> tuple[Cooldown, ...]:
-    return tuple(Cooldown(Level(c[0]), _dt_req(c[1]), c[2]) for c in v)
+def _uncools(v: Json, b: int) -> tuple[Cooldown, ...]:
+    return tuple(Cooldown(Level(unword(c[0])), _dt_req(c[1], b), c[2]) for c in v)
 
 
 def encode_state(s: PatientState) -> bytes:
-    """Compact UTF-8 JSON of the state."""
-    d: dict[str, Json] = {"v": VERSION, "p": s.patient, "c": _t(s.clock)}
-    medical = [_t(s.medical[0]), _t(s.medical[1])] if s.medical is not None else None
+    """Compact UTF-8 JSON of the state (version 4)."""
+    clock = _t(s.clock, 0)
+    b = clock if type(clock) is int else 0  # every other time is relative to the clock
+    d: dict[str, Json] = {"v": VERSION, "p": s.patient, "c": clock}
+    medical = [_t(s.medical[0], b), _t(s.medical[1], b)] if s.medical is not None else None
+    obs_key, obs = _obs(s.obs, b) if s.obs else ("o4", None)
     optional: dict[str, Json] = {
-        "l": s.level.value if s.level is not None else None,
-        "ls": _t(s.level_since),
-        "pe": _ref(s.pending) if s.pending is not None else None,
-        "t": [_task(t) for t in s.tasks.values()] or None,
-        "x": s.closed or None,
-        "s2": _pack_pairs(s.seen) if s.seen else None,
-        "a2": _pack_pairs(s.counted) if s.counted else None,
+        "l": word(s.level.value) if s.level is not None else None,
+        "ls": _t(s.level_since, b),
+        "pe": _ref(s.pending, b) if s.pending is not None else None,
+        "t": [_task(t, b) for t in s.tasks.values()] or None,
+        "x": {k: word(v) for k, v in s.closed.items()} or None,
+        "s4": pack_ints(s.seen) if s.seen else None,
+        "a4": pack_ints(s.counted) if s.counted else None,
         "sf": s.seen_floor,
-        "o": _obs(s.obs) or None,
-        "ra": _t(s.resolved_at),
-        "ci": _contras(s.contras) or None,
-        "w": [list(w) for w in s.weeks] or None,
-        "la": _t(s.last_attended),
-        "n": [_t(t) for t in s.no_shows] or None,
-        "wd": _t(s.week_due),
-        "id": _t(s.inactive_due),
-        "le": _t(s.last_event) if s.last_event != NEVER else None,
+        obs_key: obs,
+        "ra": _t(s.resolved_at, b),
+        "ci": _contras(s.contras, b) or None,
+        "w": _weeks(s.weeks) or None,
+        "la": _t(s.last_attended, b),
+        "n": [_t(t, b) for t in s.no_shows] or None,
+        "wd": _t(s.week_due, b),
+        "id": _t(s.inactive_due, b),
+        "le": _t(s.last_event, b) if s.last_event != NEVER else None,
         "st": [[str(k), f] for k, f in s.stays] or None,
-        "ss": _t(s.stay_start),
-        "ld": _t(s.last_discharge),
-        "bc": _t(s.bh_contact),
+        "ss": _t(s.stay_start, b),
+        "ld": _t(s.last_discharge, b),
+        "bc": _t(s.bh_contact, b),
         "md": medical,
-        "ff": _t(s.followup_from),
+        "ff": _t(s.followup_from, b),
         "fe": 1 if s.followup_ed else None,
-        "lo": _t(s.lost_due),
+        "lo": _t(s.lost_due, b),
         "sl": 1 if s.stalled else None,
-        "cd": _cools(s.cooldowns) or None,
+        "cd": _cools(s.cooldowns, b) or None,
         "f": 1 if s.female else None,
         "dn": s.display,
         "d": 1 if s.deceased else None,
         "dr": s.death_ref,
-        "lb": _t(s.last_bh),
-        "lc": _t(s.left_care),
+        "lb": _t(s.last_bh, b),
+        "lc": _t(s.left_care, b),
     }
     d.update((k, v) for k, v in optional.items() if v is not None)
     return to_json(d)
 
 
-def decode_state(b: bytes) -> PatientState:
-    """The state ``encode_state`` wrote (a version-1 state reads with v2 defaults)."""
-    d = from_json(b)
-    p = d["p"]
-    tasks = (_untask(v, p) for v in d.get("t", ()))
+def decode_state(raw: bytes) -> PatientState:
+    """The state ``encode_state`` wrote, or one of an earlier version (1–3)."""
+    d = from_json(raw)
+    if d.get("v", 1) < 4:
+        return codec_old.decode_old(d)
+    p, clock = d["p"], d["c"]
+    b = clock if type(clock) is int else 0
     md = d.get("md")
+    obs = _unobs4(d["o4"], b) if "o4" in d else _unobs(d.get("o", ()), b)
     return PatientState(
         patient=p,
-        level=Level(d["l"]) if "l" in d else None,
-        level_since=_dt(d.get("ls")),
-        pending=_unref(d["pe"], p) if "pe" in d else None,
-        clock=_dt_req(d["c"]),
-        tasks={t.id: t for t in tasks},
-        closed=dict(d.get("x", {})),
-        seen=_unpack_pairs(d["s2"]) if "s2" in d else _old_set(d, "s", 0),
-        counted=_unpack_pairs(d["a2"]) if "a2" in d else _old_set(d, "a", 0),
-        obs=_unobs(d["o"]) if "o" in d else _v1_obs(d),
-        resolved_at=_dt(d.get("ra")) if d.get("v", 1) >= 2 else None,
-        contras=_uncontras(d.get("ci", ())),
-        weeks=tuple((w[0], w[1], w[2] if len(w) > 2 else 0) for w in d.get("w", ())),
-        last_attended=_dt(d.get("la")),
-        no_shows=tuple(_dt_req(t) for t in d.get("n", ())),
-        week_due=_dt(d.get("wd")),
-        inactive_due=_dt(d.get("id")),
-        last_event=_dt(d.get("le")) or NEVER,
+        level=Level(unword(d["l"])) if "l" in d else None,
+        level_since=_dt(d.get("ls"), b),
+        pending=_unref(d["pe"], p, b) if "pe" in d else None,
+        clock=_dt_req(clock, 0),
+        tasks={t.id: t for t in (_untask(v, p, b) for v in d.get("t", ()))},
+        closed={k: unword(v) for k, v in d.get("x", {}).items()},
+        seen=unpack_ints(d["s4"]) if "s4" in d else {},
+        counted=unpack_ints(d["a4"]) if "a4" in d else {},
+        obs=obs,
+        resolved_at=_dt(d.get("ra"), b),
+        contras=_uncontras(d.get("ci", ()), b),
+        weeks=_unweeks(d.get("w", ())),
+        last_attended=_dt(d.get("la"), b),
+        no_shows=tuple(_dt_req(t, b) for t in d.get("n", ())),
+        week_due=_dt(d.get("wd"), b),
+        inactive_due=_dt(d.get("id"), b),
+        last_event=_dt(d.get("le"), b) or NEVER,
         stays=tuple((int(k), f) for k, f in d.get("st", ())),
-        stay_start=_dt(d.get("ss")),
-        last_discharge=_dt(d.get("ld")),
-        bh_contact=_dt(d.get("bc")),
-        medical=(_dt_req(md[0]), _dt(md[1])) if md else None,
-        followup_from=_dt(d.get("ff")),
+        stay_start=_dt(d.get("ss"), b),
+        last_discharge=_dt(d.get("ld"), b),
+        bh_contact=_dt(d.get("bc"), b),
+        medical=(_dt_req(md[0], b), _dt(md[1], b)) if md else None,
+        followup_from=_dt(d.get("ff"), b),
         followup_ed=bool(d.get("fe")),
-        lost_due=_dt(d.get("lo")),
+        lost_due=_dt(d.get("lo"), b),
         stalled=bool(d.get("sl")),
-        cooldowns=_uncools(d.get("cd", ())),
+        cooldowns=_uncools(d.get("cd", ()), b),
         female=bool(d.get("f")),
         display=d.get("dn"),
         deceased=bool(d.get("d")),
         death_ref=d.get("dr"),
         seen_floor=d.get("sf"),
-        last_bh=_dt(d.get("lb")),
-        left_care=_dt(d.get("lc")),
+        last_bh=_dt(d.get("lb"), b),
+        left_care=_dt(d.get("lc"), b),
     )

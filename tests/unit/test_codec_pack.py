@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import pipeline.state  # noqa: F401  (pipeline.codec is imported through pipeline.state)
-from pipeline.codec import _pack, _unpack
+from pipeline.codec_old import _pack, _unpack
 
 U64 = st.integers(min_value=0, max_value=2**64 - 1)
 

@@ -215,7 +215,7 @@ def test_encoding_is_deterministic_json() -> None:
     assert j.state is not None
     raw = encode_state(j.state)
     assert raw == encode_state(decode_state(raw))
-    assert raw.startswith(b'{"v":3,')
+    assert raw.startswith(b'{"v":4,')
 
 
 def test_encoding_is_the_stdlib_json_text_it_replaced() -> None:
