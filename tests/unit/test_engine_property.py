@@ -68,7 +68,7 @@ def retype(value: Any) -> Any:
     if isinstance(value, int | float):
         return str(value)
     if isinstance(value, str):
-        return int(value) if value.isdigit() else [value]
+        return int(value) if value.isdecimal() else [value]  # "²".isdigit(), but no int
     if isinstance(value, dict):
         return [value]
     if isinstance(value, list):
