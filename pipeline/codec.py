@@ -150,9 +150,9 @@ def _front(refs: list[str | None]) -> list[str | None]:
         if ref is None:
             out.append(None)
             continue
-        k, n = 0, min(len(prev), len(ref))
-        while k < n and prev[k] == ref[k]:
-            k += 1
+        k = min(len(prev), len(ref)) if prev[:3] == ref[:3] else 0
+        while k and prev[:k] != ref[:k]:  # ids that differ at the end: a step or two
+            k -= 1
         out.append(f"{k}~{ref[k:]}" if k >= 3 else ref)
         prev = ref
     return out
