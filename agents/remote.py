@@ -27,6 +27,7 @@ import argparse
 import sys
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 import orjson
 
@@ -236,32 +237,70 @@ def _write_outputs(bootstrap: Connection, s: Settings, patients: set[bytes], out
     return n
 
 
-def _notice(rec: kafka_io.Record) -> str:
+def _notice(value: bytes, where: str | None) -> str:
     """The stderr line of a dead letter, placed by its document's file and line."""
-    origin = hdr.header(rec.headers, hdr.ORIGIN)
-    where = origin.decode("utf-8", "replace") if origin else None
     try:
-        return dead_letter_notice(orjson.loads(rec.value), where)
+        return dead_letter_notice(orjson.loads(value), where)
     except orjson.JSONDecodeError:
-        return f"dead letter {where or rec.offset}: unreadable record"
+        return f"dead letter {where or '?'}: unreadable record"
+
+
+def merged_by_document(values: list[bytes]) -> list[bytes]:
+    """One dead-letter record per inbound document, as embedded replay writes them.
+
+    Through a worker a document can have a record from each stage (its ingest problems on
+    ``care.inbound``, a rule's refusal of one of its events on ``care.events``: another
+    partition, perhaps another worker), and a record can be written twice when a worker
+    stops between sending it and committing (at least once). Records naming the same
+    ``source`` (the ``care.inbound`` position) are merged in topic order: the first one's
+    fields, then every issue not already listed; a record that cannot be read is kept as
+    it is."""
+    out: list[bytes] = []
+    first: dict[bytes, tuple[int, dict[str, Any]]] = {}
+    for value in values:
+        try:
+            rec = orjson.loads(value)
+            key = orjson.dumps(rec["source"], option=orjson.OPT_SORT_KEYS)
+            issues = list(rec["error"]["issue"])
+        except (orjson.JSONDecodeError, KeyError, TypeError):
+            out.append(value)
+            continue
+        seen = first.get(key)
+        if seen is None:
+            first[key] = (len(out), rec)
+            out.append(value)
+            continue
+        slot, kept = seen
+        listed = kept["error"]["issue"]
+        added = [issue for issue in issues if issue not in listed]
+        if added:
+            listed.extend(added)
+            out[slot] = orjson.dumps(kept)
+    return out
 
 
 def _write_dead_letters(bootstrap: Connection, s: Settings, run: str, path: str | None) -> int:
-    """The run's dead letters to ``path``; without one, their source and diagnostics only
-    to standard error (never the raw document). The file is ``0600`` as embedded replay's
-    (patient data)."""
-    n = 0
-    f = private_writer(path) if path else None
-    try:
-        for rec in kafka_io.read_topic(bootstrap, s.topic_deadletter):
-            if hdr.header(rec.headers, hdr.RUN) != run.encode():
-                continue
-            n += 1
-            if f is not None:
-                f.write(rec.value + b"\n")
-            else:
-                print(_notice(rec), file=sys.stderr)
-    finally:
-        if f is not None:
-            f.close()
-    return n
+    """The run's dead letters, one per document (:func:`merged_by_document`), to ``path``;
+    without one, their source and diagnostics only to standard error (never the raw
+    document). The file is ``0600`` as embedded replay's (patient data)."""
+    origins: dict[bytes, str | None] = {}
+    values = []
+    for rec in kafka_io.read_topic(bootstrap, s.topic_deadletter):
+        if hdr.header(rec.headers, hdr.RUN) != run.encode():
+            continue
+        values.append(rec.value)
+        origin = hdr.header(rec.headers, hdr.ORIGIN)
+        origins[rec.value] = origin.decode("utf-8", "replace") if origin else None
+    merged = merged_by_document(values)
+    if path is None:
+        for value in merged:
+            print(_notice(value, origins.get(value)), file=sys.stderr)
+        return len(merged)
+    with private_writer(path) as f:
+        for value in merged:
+            f.write(value + b"\n")
+    return len(merged)
+    with private_writer(path) as f:
+        for value in values:
+            f.write(value + b"\n")
+    return len(values)
