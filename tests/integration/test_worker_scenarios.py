@@ -13,6 +13,9 @@ Each kind of deployment runs the whole suite through one worker (issue 12):
   worker and the client with nothing but its ``client.env`` settings.
 
 ``replay --broker`` writes its files ``0600`` like embedded replay (checked on every run).
+The five scenarios with a rules file of their own start a worker each; in the two added
+kinds they are ``slow`` (``make test-slow``, ``tests/integration/conftest.py``), keeping the
+default suite under CI's 20 minutes.
 """
 
 from __future__ import annotations
