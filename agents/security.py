@@ -175,7 +175,7 @@ class BrokerUnreachable(ConnectionProblem):
 
 
 def _where(s: Settings) -> str:
-    return f"{s.bootstrap} ({s.security_protocol})"
+    return f"{s.bootstrap} (CAREPATH_SECURITY_PROTOCOL={s.security_protocol})"
 
 
 def explain(exc: BaseException, s: Settings) -> ConnectionProblem:
