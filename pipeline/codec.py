@@ -43,6 +43,8 @@ from pipeline.packing import (
     opt_word,
     pack_hashes,
     pack_ints,
+    pad,
+    trim,
     uid,
     unpack_hashes,
     unpack_ints,
@@ -84,19 +86,9 @@ def _dt_req(v: Json, base: int) -> datetime:
     return t
 
 
-def _trim(items: list[Json]) -> list[Json]:
-    while items and items[-1] is None:
-        items.pop()
-    return items
-
-
-def _pad(items: list[Json], n: int) -> list[Json]:
-    return items + [None] * (n - len(items))
-
-
 def _task(t: TaskRecord, b: int) -> Json:
     target = word(t.target.value) if t.target is not None else None
-    return _trim(
+    return trim(
         [uid(t.id), word(t.rule), word(t.code), word(t.status), word(t.priority),
          _t(t.authored, b), _t(t.due, b), t.description, t.focus, _t(t.last_modified, b),
          t.status_reason, target, t.owner, opt_word(t.business_status), list(t.notes) or None,
@@ -106,7 +98,7 @@ def _task(t: TaskRecord, b: int) -> Json:
 
 def _untask(v: Json, patient: str, b: int) -> TaskRecord:
     (i, rule, code, st, prio, auth, due, desc, focus, lm, reason, target, owner, business,
-     notes, display, overdue) = _pad(v, 17)  # fmt: skip
+     notes, display, overdue) = pad(v, 17)  # fmt: skip
     return TaskRecord(
         unuid(i), patient, unword(rule), unword(code), unword(st), unword(prio),
         _dt_req(auth, b), _dt_req(due, b), desc, focus, _dt(lm, b), reason,
@@ -116,7 +108,7 @@ def _untask(v: Json, patient: str, b: int) -> TaskRecord:
 
 
 def _ref(r: ReferralRecord, b: int) -> Json:
-    return _trim(
+    return trim(
         [uid(r.id), word(r.rule), word(r.level.value), word(r.direction), word(r.status),
          word(r.priority), _t(r.authored, b), list(r.reasons), uid(r.task_id),
          _t(r.last_modified, b), r.status_reason, r.performer, r.requester, r.display]
@@ -125,7 +117,7 @@ def _ref(r: ReferralRecord, b: int) -> Json:
 
 def _unref(v: Json, patient: str, b: int) -> ReferralRecord:
     (i, rule, level, direction, st, prio, auth, reasons, task_id, lm, reason, performer,
-     requester, display) = _pad(v, 14)  # fmt: skip
+     requester, display) = pad(v, 14)  # fmt: skip
     return ReferralRecord(
         unuid(i), patient, unword(rule), Level(unword(level)), unword(direction), unword(st),
         unword(prio), _dt_req(auth, b), tuple(reasons), unuid(task_id), _dt(lm, b), reason,
@@ -228,12 +220,12 @@ def _unweeks(v: Json) -> tuple[tuple[int, int, int], ...]:
 
 
 def _contras(items: tuple[Condition, ...], b: int) -> Json:
-    return [_trim([c.ref, word(c.kind.value), _t(c.onset, b), _t(c.ended, b)]) for c in items]
+    return [trim([c.ref, word(c.kind.value), _t(c.onset, b), _t(c.ended, b)]) for c in items]
 
 
 def _uncontras(v: Json, b: int) -> tuple[Condition, ...]:
     return tuple(
-        Condition(c[0], Contra(unword(c[1])), _dt_req(c[2], b), _dt(_pad(c, 4)[3], b)) for c in v
+        Condition(c[0], Contra(unword(c[1])), _dt_req(c[2], b), _dt(pad(c, 4)[3], b)) for c in v
     )
 
 

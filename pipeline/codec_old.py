@@ -20,6 +20,7 @@ from pydantic_core import to_json
 from pipeline.events import Contra
 from pipeline.levels import Level
 from pipeline.outputs import ReferralRecord, TaskRecord
+from pipeline.packing import pad, trim
 from pipeline.state import NEVER, Condition, Cooldown, Obs, PatientState
 
 Json = Any
@@ -51,19 +52,9 @@ def _dt_req(v: Json) -> datetime:
     return t
 
 
-def _trim(items: list[Json]) -> list[Json]:
-    while items and items[-1] is None:
-        items.pop()
-    return items
-
-
-def _pad(items: list[Json], n: int) -> list[Json]:
-    return items + [None] * (n - len(items))
-
-
 def _task(t: TaskRecord) -> Json:
     target = t.target.value if t.target is not None else None
-    return _trim(
+    return trim(
         [t.id, t.rule, t.code, t.status, t.priority, _t(t.authored), _t(t.due),
          t.description, t.focus, _t(t.last_modified), t.status_reason, target, t.owner,
          t.business_status, list(t.notes) or None, t.display, 1 if t.overdue else None]
@@ -72,7 +63,7 @@ def _task(t: TaskRecord) -> Json:
 
 def _untask(v: Json, patient: str) -> TaskRecord:
     (i, rule, code, st, prio, auth, due, desc, focus, lm, reason, target, owner, business,
-     notes, display, overdue) = _pad(v, 17)  # fmt: skip
+     notes, display, overdue) = pad(v, 17)  # fmt: skip
     return TaskRecord(
         i, patient, rule, code, st, prio, _dt_req(auth), _dt_req(due), desc, focus,
         _dt(lm), reason, Level(target) if target is not None else None, owner, business,
@@ -81,7 +72,7 @@ def _untask(v: Json, patient: str) -> TaskRecord:
 
 
 def _ref(r: ReferralRecord) -> Json:
-    return _trim(
+    return trim(
         [r.id, r.rule, r.level.value, r.direction, r.status, r.priority, _t(r.authored),
          list(r.reasons), r.task_id, _t(r.last_modified), r.status_reason, r.performer,
          r.requester, r.display]
@@ -90,7 +81,7 @@ def _ref(r: ReferralRecord) -> Json:
 
 def _unref(v: Json, patient: str) -> ReferralRecord:
     (i, rule, level, direction, st, prio, auth, reasons, task_id, lm, reason, performer,
-     requester, display) = _pad(v, 14)  # fmt: skip
+     requester, display) = pad(v, 14)  # fmt: skip
     return ReferralRecord(
         i, patient, rule, Level(level), direction, st, prio, _dt_req(auth),
         tuple(reasons), task_id, _dt(lm), reason, performer, requester, display,
@@ -149,7 +140,7 @@ def _v1_obs(d: Json) -> tuple[Obs, ...]:
 
 
 def _contras(items: tuple[Condition, ...]) -> Json:
-    return [_trim([c.ref, c.kind.value, _t(c.onset), _t(c.ended)]) for c in items]
+    return [trim([c.ref, c.kind.value, _t(c.onset), _t(c.ended)]) for c in items]
 
 
 def _uncontras(v: Json) -> tuple[Condition, ...]:

@@ -47,6 +47,18 @@ WORDS: tuple[str, ...] = (
 _INDEX = {w: i for i, w in enumerate(WORDS)}
 
 
+def trim(items: list[Json]) -> list[Json]:
+    """``items`` without its trailing ``None``s (a positional record's absent tail)."""
+    while items and items[-1] is None:
+        items.pop()
+    return items
+
+
+def pad(items: list[Json], n: int) -> list[Json]:
+    """``items`` filled with ``None`` to ``n`` places (the inverse of :func:`trim`)."""
+    return items + [None] * (n - len(items))
+
+
 def word(text: str) -> int | str:
     """The index of a known word, else the string itself."""
     return _INDEX.get(text, text)
