@@ -1,7 +1,9 @@
 """The Faust application: the one composition root of the live pipeline.
 
 ``care.inbound`` ─ingest─► ``care.events`` (key = patient) ─transitions─► ``care.tasks`` /
-``care.referrals``; anything invalid or any unexpected exception ─► ``care.deadletter``.
+``care.referrals``; anything invalid or any unexpected exception ─► ``care.deadletter``,
+one record per document (a document whose problems two agents find: their parts
+─► ``<app id>-documents`` ─documents─► one record, ``agents/documents.py``).
 Agents hold no clinical ``if``: they decode, call ``schemas``/``pipeline``, store state by
 assignment and send (DESIGN.md conventions 2 and 8).
 
@@ -18,6 +20,7 @@ the agents and timers: the worker's composition root.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, MutableMapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,12 +29,13 @@ from typing import Any, Protocol
 import faust
 
 from agents import headers as hdr
+from agents.documents import SWEEP, Part, collect, decode_part, is_sweep, sweep
 from agents.faust_fixes import apply_faust_fixes
 from agents.faust_tuning import app_options
 from agents.headers import source_of
 from agents.logsafe import event_label
 from agents.metrics import INVALID, REJECTED, TOO_LONG, WorkerMetrics
-from agents.poison import INGEST, TRANSITIONS, FlightRecorder
+from agents.poison import DOCUMENTS, INGEST, TRANSITIONS, FlightRecorder
 from agents.policy import ErrorPolicy, StateTooLarge
 from agents.reporting import IgnoredCounts
 from agents.security import faust_kwargs
@@ -43,6 +47,7 @@ from pipeline.decide import Step, advance, decide, next_deadline
 from pipeline.events import KIND, Tick
 from pipeline.outputs import Output, TaskRecord
 from pipeline.state import PatientState, decode_state, encode_state
+from schemas.deadletter import listed_issues
 from schemas.ingest import Limits, ingest
 from schemas.outbound import output_key, render
 from schemas.wire import decode_event, encode_event
@@ -59,6 +64,8 @@ IGNORED_LOG_INTERVAL = 60.0
 CHANGELOG_MESSAGE_BYTES = 1_000_000
 #: Bytes of a changelog record besides its key and value (batch and record framing).
 CHANGELOG_OVERHEAD = 512
+#: Seconds between the sweeps of the documents table (``agents.documents.sweep``).
+SWEEP_INTERVAL = 3600.0
 
 
 def reference_of(headers: Any) -> datetime:
@@ -156,6 +163,10 @@ class Ports:
     deadletter: Sink
     #: the producer's largest request in bytes (Faust's ``producer_max_request_size``)
     max_request_size: int
+    #: the documents topic and the parts of documents it collects (``agents.documents``);
+    #: without them every dead letter is written where its problem is found
+    documents: Sink | None = None
+    parts: MutableMapping[bytes, bytes] | None = None
 
 
 class Pipeline(ErrorPolicy, Ticks):
@@ -182,6 +193,8 @@ class Pipeline(ErrorPolicy, Ticks):
         self.events, self.tasks, self.referrals = ports.events, ports.tasks, ports.referrals
         self.deadletter = ports.deadletter
         self.max_request_size = ports.max_request_size
+        self.documents, self.parts = ports.documents, ports.parts
+        self.parted = set()
         self.index = DeadlineIndex(self.states)  # one changelog: writes keep their order
         self.decoded = decoded if decoded is not None else DecodedStates()
         self.ignored = IgnoredCounts()
@@ -218,12 +231,59 @@ class Pipeline(ErrorPolicy, Ticks):
                 msg.partition,
                 msg.offset,
             )
-        for ev in result.events:
-            await self.events.send(key=ev.patient.encode(), value=encode_event(ev), headers=headers)
-        if result.errors:  # one record for the document, its problems listed
-            await self.dead_letter(event, result.errors, INVALID, unlisted=result.unlisted)
-        outcome = "dead_letter" if result.errors else "accepted" if result.events else "ignored"
+        errors, events = result.errors, result.events
+        first = 1 if errors else 0  # part 0: the ingest agent's own problems
+        parts = len(events) + first
+        parted = self.documents is not None and parts >= 2
+        for i, ev in enumerate(events, start=first):
+            own = [*headers, (hdr.PART, b"%d/%d" % (i, parts))] if parted else headers
+            await self.events.send(key=ev.patient.encode(), value=encode_event(ev), headers=own)
+        if errors and parted:  # one record for the document, with its events' problems
+            issues, more = listed_issues(errors, unlisted=result.unlisted)
+            await self.send_part(msg, Part(0, parts, issues, more, msg.key, INVALID))
+        elif errors:  # one record for the document, its problems listed
+            await self.dead_letter(event, errors, INVALID, unlisted=result.unlisted)
+        outcome = "dead_letter" if errors else "accepted" if events else "ignored"
         self.metrics.document(outcome)
+
+    # -- documents ------------------------------------------------------------------------
+    async def documents_agent(self, stream: Any) -> None:
+        async for event in stream.events():
+            await self.guarded(event, self.collect_one, DOCUMENTS)
+
+    async def collect_one(self, event: Any) -> None:
+        """A part of a document (``agents.documents``): kept until all are in, then the
+        document's one record (acknowledged) before the done marker that says so; or a
+        sweep of the partition's old entries."""
+        assert self.parts is not None
+        msg = event.message
+        now = time.time()
+        if is_sweep(msg.value):
+            await self._sweep(msg.partition, now)
+            return
+        place = msg.key or b""
+        part = decode_part(msg.value)
+        headers = list(msg.headers or [])
+        entry, complete = collect(self.parts.get(place), part, headers, now, msg.partition)
+        if complete is not None:
+            await self.write_document(place, complete)
+        self.parts[place] = entry
+
+    async def _sweep(self, partition: int, now: float) -> None:
+        """Done markers and documents still missing parts after a day go (the latter's
+        problems as a record, saying which parts are missing)."""
+        assert self.parts is not None
+        for place, complete in sweep(list(self.parts.items()), now, partition):
+            if complete is not None:
+                await self.write_document(place, complete)
+            self.parts.pop(place, None)
+
+    async def send_sweeps(self) -> None:
+        """A sweep message to every partition of the documents topic (the leader's timer)."""
+        if self.documents is None:
+            return
+        for partition in range(self.s.partitions):
+            await self.documents.send(value=SWEEP, partition=partition)
 
     # -- transitions ----------------------------------------------------------------------
     async def transition_agent(self, stream: Any) -> None:
@@ -399,10 +459,14 @@ class FaustPipeline(Pipeline):
             referrals=app.topic(s.topic_referrals, partitions=s.partitions, **raw),
             deadletter=app.topic(s.topic_deadletter, **raw),
             max_request_size=app.conf.producer_max_request_size,
+            documents=app.topic(s.documents_topic, partitions=s.partitions, **raw),
+            parts=app.Table("document-parts", partitions=s.partitions, **raw),
         )
         super().__init__(settings, rules, ports, metrics=metrics)
         app.agent(self.inbound, name="ingest")(self.ingest_agent)
         app.agent(self.events, name="transitions")(self.transition_agent)
+        app.agent(self.documents, name="documents")(self.documents_agent)
+        app.timer(SWEEP_INTERVAL, on_leader=True)(self.send_sweeps)
         if s.tick_interval > 0:
             app.timer(s.tick_interval, on_leader=True)(self.send_ticks)
         app.timer(IGNORED_LOG_INTERVAL)(self.log_ignored)

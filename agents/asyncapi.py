@@ -45,8 +45,9 @@ _CHANNEL_TEXT = {
     "tasks": "Every version of every Task (contract §5); compacted, so the topic keeps the "
     "latest version of each Task for ever.",
     "referrals": "Every version of every transition ServiceRequest (contract §5); compacted.",
-    "deadletter": "One record per problem with an inbound document (contract §6), with the "
-    "inbound record's key and headers.",
+    "deadletter": "One record per inbound document with problems, listing them all "
+    "(contract §6), with the inbound record's key and headers; at least once: a repeat "
+    "after a worker stop names the same `source`.",
 }
 
 
@@ -91,6 +92,15 @@ def _header_schema(run_headers: bool, inbound: bool = False) -> Json:
             "description": "Set by the ingest agent on every event: the `care.inbound` record "
             "it was read from, `topic:partition:offset`; a dead letter of the transition "
             "stage names that document with it.",
+        }
+        props[headers.PART] = {
+            "type": "string",
+            "pattern": "^[0-9]+/[0-9]+$",
+            "description": "Set by the ingest agent on the events of a document whose one "
+            "dead letter may have several parts (two events or more, or one event and "
+            "problems of the ingest agent's): `<part>/<parts>`. Each such event sends its "
+            "problems, or none, to the worker's internal `<app id>-documents` topic, whose "
+            "agent writes the document's one record (issue 11).",
         }
     return {"type": "object", "properties": props}
 
@@ -281,7 +291,11 @@ def document() -> Json:
                 "send", _topic("referrals"), "serviceRequest", "transition agent"
             ),
             "sendDeadLetters": _operation(
-                "send", _topic("deadletter"), "deadLetter", "ingest and transition agents"
+                "send",
+                _topic("deadletter"),
+                "deadLetter",
+                "ingest and transition agents; the documents agent for a document whose "
+                "problems several parts found",
             ),
         },
         "components": {

@@ -17,6 +17,10 @@ REFERENCE = "carepath-reference"
 #: On ``care.events``, set by the ingest agent: the ``care.inbound`` record an event was
 #: read from, ``topic:partition:offset`` (a dead letter of the transition agent names it).
 INBOUND = "carepath-inbound"
+#: On ``care.events``, set by the ingest agent when a document's dead letter is put together
+#: from several parts (:mod:`agents.documents`): ``<part>/<parts>`` (part 0 is the ingest
+#: agent's own problems).
+PART = "carepath-part"
 
 Headers = Mapping[str, bytes] | Iterable[tuple[str, bytes]] | None
 
@@ -61,3 +65,14 @@ def inbound_of(headers: Headers) -> tuple[str, int, int] | None:
     if not (topic and partition.isdigit() and offset.isdigit()):
         return None
     return topic, int(partition), int(offset)
+
+
+def part_of(headers: Headers) -> tuple[int, int] | None:
+    """``(part, parts)`` from ``carepath-part``, or ``None`` (absent or malformed)."""
+    value = header(headers, PART)
+    if not value:
+        return None
+    part, _, parts = value.partition(b"/")
+    if not (part.isdigit() and parts.isdigit()) or int(part) >= int(parts):
+        return None
+    return int(part), int(parts)

@@ -9,8 +9,10 @@ reason's class (:func:`agents.reporting.reason_class`: ids and codes taken out, 
   of them: ``accepted`` (at least one event), ``ignored`` (valid, nothing recognized),
   ``dead_letter`` (invalid, or the ingest agent failed on it: its dead letter);
 - ``carepath_ignored_total{reason}``: ignored resources and events by reason class;
-- ``carepath_dead_letters_total{stage, reason}``: dead-letter records by stage (``ingest``,
-  ``transitions``) and reason (:data:`DEAD_LETTER_REASONS`);
+- ``carepath_dead_letters_total{stage, reason}``: dead-letter records by the stage that wrote
+  them (``ingest``, ``transitions``, or ``documents`` for a record put together from a
+  document's parts, ``agents.documents``: by its first part's reason) and reason
+  (:data:`DEAD_LETTER_REASONS`);
 - ``carepath_events_total{kind}``: events the transition agent applied, by kind (``tick``
   for a clock tick);
 - ``carepath_outputs_total{resource, rule}``: Tasks and ServiceRequests sent (acknowledged
@@ -34,7 +36,9 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 OUTCOMES = ("accepted", "ignored", "dead_letter")
-STAGES = ("ingest", "transitions")
+STAGES = ("ingest", "transitions", "documents")
+#: The stage of a record the documents agent put together from a document's parts.
+DOCUMENTS_STAGE = STAGES[2]
 #: Why a record went to ``care.deadletter``: the boundary refused the document, the rules
 #: refused an event, the state would be too large, the agent raised twice, or the worker
 #: stopped twice on the message (``agents.policy``).
@@ -139,7 +143,8 @@ class WorkerMetrics:
         self._outputs.labels(resource, rule).inc()
 
     def processed(self, slot: int, topic: str, partition: int, offset: int, seconds: float) -> None:
-        """A message of the agent in ``slot`` (``agents.poison.INGEST``/``TRANSITIONS``) is
+        """A message of the agent in ``slot`` (``agents.poison.INGEST``/``TRANSITIONS``/
+        ``DOCUMENTS``) is
         done: its processing time, and the partition's next offset."""
         self._seconds[slot].observe(seconds)
         self.next_offsets[topic, partition] = offset + 1

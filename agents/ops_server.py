@@ -144,5 +144,5 @@ def endpoints(sock: socket.socket | None, settings: Settings, pipeline: Any) -> 
     """The server for a worker's ``FaustPipeline`` on ``sock`` (none without a socket)."""
     if sock is None:
         return []
-    topics = {settings.topic_inbound, settings.topic_events}
+    topics = {settings.topic_inbound, settings.topic_events, settings.documents_topic}
     return [OpsServer(sock, Probe(pipeline.app, topics, pipeline.metrics))]

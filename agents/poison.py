@@ -45,9 +45,10 @@ STOPS = 2
 ATTEMPTS = 2
 #: Bytes of a slot in the file (topic names are at most 249 characters).
 SLOT = 512
-#: The flight recorder's slots: one per agent.
-INGEST, TRANSITIONS = 0, 1
-AGENTS = 2
+#: The flight recorder's slots: one per agent (the documents agent's is the third: a file
+#: written before it read its first remembered unit as one in flight, with no stops).
+INGEST, TRANSITIONS, DOCUMENTS = 0, 1, 2
+AGENTS = 3
 #: Dead-lettered units remembered (in the file, after the agents' slots): their copies are
 #: skipped.
 REMEMBERED = 64

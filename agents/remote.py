@@ -86,6 +86,8 @@ def remote_replay(
             parts = sorted(offsets.ends(s.topic_events))
             _tick_patients(bootstrap, s.topic_events, parts, patients, until)
             offsets.wait_committed(s.app_id, s.topic_events, args.timeout)
+        # the parts of documents whose problems two agents found: their one record
+        offsets.wait_committed(s.app_id, s.documents_topic, args.timeout)
     n_out = _write_outputs(bootstrap, s, patients, args.out)
     n_dlq = _write_dead_letters(bootstrap, s, run, args.dead_letter)
     print(
@@ -300,7 +302,3 @@ def _write_dead_letters(bootstrap: Connection, s: Settings, run: str, path: str 
         for value in merged:
             f.write(value + b"\n")
     return len(merged)
-    with private_writer(path) as f:
-        for value in values:
-            f.write(value + b"\n")
-    return len(values)

@@ -32,6 +32,11 @@ class Settings(BaseSettings):
     topic_tasks: str = "care.tasks"
     topic_referrals: str = "care.referrals"
     topic_deadletter: str = "care.deadletter"
+    topic_documents: str = Field(
+        "",
+        description="the parts of a document's one dead letter, between the worker's agents "
+        "(internal, like the changelogs); empty: <app id>-documents",
+    )
     partitions: int = Field(4, ge=1, description="partitions of care.events and outputs")
     inbound_partitions: int = Field(
         1,
@@ -98,6 +103,12 @@ class Settings(BaseSettings):
     ssl_cafile: FilePath | None = Field(None, description="PEM CA bundle (default: system CAs)")
     ssl_certfile: FilePath | None = Field(None, description="PEM client certificate (mutual TLS)")
     ssl_keyfile: FilePath | None = Field(None, description="PEM key of ssl_certfile")
+
+    @property
+    def documents_topic(self) -> str:
+        """The documents agent's topic (``agents.documents``): ``<app id>-documents``
+        unless ``CAREPATH_TOPIC_DOCUMENTS`` names one."""
+        return self.topic_documents or f"{self.app_id}-documents"
 
     @field_validator(
         "sasl_username", "sasl_password", "ssl_cafile", "ssl_certfile", "ssl_keyfile", mode="before"

@@ -60,6 +60,7 @@ def topic_plan(settings: Settings) -> tuple[dict[str, int], dict[str, dict[str, 
         settings.topic_tasks,
         settings.topic_referrals,
         settings.topic_deadletter,
+        settings.documents_topic,
     )
     wanted = {t: n for t in topics} | {settings.topic_inbound: settings.inbound_partitions}
     compacted = {t: dict(COMPACT) for t in (settings.topic_tasks, settings.topic_referrals)}
@@ -89,7 +90,11 @@ def prepare_topics(settings: Settings, pipeline: FaustPipeline) -> None:
                 topic,
                 policy,
             )
-    internal = (pipeline.states.changelog_topic.get_topic_name(), f"{settings.app_id}{LEADER}")
+    internal = (
+        pipeline.states.changelog_topic.get_topic_name(),
+        pipeline.parts.changelog_topic.get_topic_name(),
+        f"{settings.app_id}{LEADER}",
+    )
     for topic, factor in replication_factors(target, [*wanted, *internal]).items():
         if factor != replication:
             log.warning(

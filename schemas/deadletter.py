@@ -59,21 +59,58 @@ def document_record(
     ``Ingested.unlisted``). An issue's code is the problem's own (a tuple's:
     ``business-rule``, or ``exception`` for diagnostics starting "internal error"); ``code``
     overrides it."""
+    issues, more = listed_issues(problems, unlisted=unlisted, code=code)
+    return issues_record(issues, more, raw, source, received_at, max_bytes)
+
+
+def listed_issues(
+    problems: Sequence[Problem], *, unlisted: int = 0, code: str | None = None
+) -> tuple[list[dict[str, object]], int]:
+    """The OperationOutcome issues of the first :data:`MAX_ISSUES` ``problems`` and how many
+    more there are (with ``unlisted``): one stage's share of a document's record."""
     issues = [_issue(p, code) for p in problems[:MAX_ISSUES]]
-    more = max(len(problems) - MAX_ISSUES, 0) + unlisted
+    return issues, max(len(problems) - MAX_ISSUES, 0) + unlisted
+
+
+def merged_issues(
+    shares: Sequence[tuple[Sequence[dict[str, object]], int]],
+) -> tuple[list[dict[str, object]], int]:
+    """The stages' shares (:func:`listed_issues`) of one document, in the document's order,
+    as one share: the first :data:`MAX_ISSUES` issues, the rest counted — what
+    :func:`listed_issues` gives for all the problems at once."""
+    issues: list[dict[str, object]] = []
+    more = 0
+    for listed, extra in shares:
+        room = MAX_ISSUES - len(issues)
+        issues.extend(listed[:room])
+        more += extra + max(len(listed) - room, 0)
+    return issues, more
+
+
+def issues_record(
+    issues: Sequence[dict[str, object]],
+    more: int,
+    raw: bytes,
+    source: dict[str, object],
+    received_at: str,
+    max_bytes: int = 1_048_576,
+) -> dict[str, object]:
+    """The record of ``raw`` with ``issues`` (at most :data:`MAX_ISSUES`) and one issue
+    counting ``more`` problems not listed."""
+    listed = list(issues)
     if more:
-        issues.append(
+        listed.append(
             {
                 "severity": "information",
                 "code": "informational",
                 "diagnostics": f"and {more} more problems in this document (the first "
-                f"{len(issues)} are listed)",
+                f"{len(listed)} are listed)",
             }
         )
     record: dict[str, object] = {
         "source": source,
         "received_at": received_at,
-        "error": {"resourceType": "OperationOutcome", "issue": issues},
+        "error": {"resourceType": "OperationOutcome", "issue": listed},
     }
     record.update(raw_fields(raw, max_bytes))
     return record

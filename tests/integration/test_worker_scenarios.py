@@ -12,7 +12,8 @@ Each kind of deployment runs the whole suite through one worker (issue 12):
 - ``sasl_ssl``: a broker from ``carepath broker up --secure`` (SASL_SSL, SCRAM-SHA-512), the
   worker and the client with nothing but its ``client.env`` settings.
 
-``replay --broker`` writes its files ``0600`` like embedded replay (checked on every run).
+``replay --broker`` writes its files ``0600`` like embedded replay, and the worker's
+``care.deadletter`` holds at most one record per document (both checked on every run).
 The five scenarios with a rules file of their own start a worker each; in the two added
 kinds they are ``slow`` (``make test-slow``, ``tests/integration/conftest.py``), keeping the
 default suite under CI's 20 minutes.
@@ -131,6 +132,20 @@ def test_kafka_equals_embedded(worker: Worker, scn: Scenario, tmp_path: Path) ->
     assert diff == {}, f"{sorted(diff)} differ\n--- worker log ---\n{w.tail()}"
     found = problems(scn.expected, kafka, n_dead)
     assert not found, "\n".join(found)
+    _one_record_per_document(w)
+
+
+def _one_record_per_document(worker: Worker) -> None:
+    """On the worker's ``care.deadletter`` itself, not only in ``replay --broker``'s merged
+    file: no two records name the same inbound document (issue 11; o40 has problems found
+    by both agents)."""
+    topic = worker.wenv.topic("care.deadletter")
+    sources = [
+        orjson.dumps(orjson.loads(rec.value)["source"], option=orjson.OPT_SORT_KEYS)
+        for rec in kafka_io.read_topic(worker.wenv.target, topic)
+    ]
+    repeated = {s for s in sources if sources.count(s) > 1}
+    assert not repeated, f"documents with more than one dead-letter record: {repeated}"
 
 
 def _final(lines: list[bytes]) -> dict[tuple[str, str], object]:
