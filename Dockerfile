@@ -36,10 +36,11 @@ USER carepath
 VOLUME ["/var/lib/carepath"]
 EXPOSE 6066
 
-# /healthz of the worker's /metrics, /healthz, /readyz server on CAREPATH_WEB_PORT (python's
-# urllib: slim images have no curl). A non-2xx answer or no answer is unhealthy.
+# /healthz of the service the container runs (agents/healthcheck.py, the standard library
+# only: slim images have no curl): the worker's on CAREPATH_WEB_PORT, `web`'s on the port of
+# CAREPATH_WEB_LISTEN. A non-2xx answer or no answer is unhealthy.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=90s --retries=3 \
-    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:' + os.environ.get('CAREPATH_WEB_PORT', '6066') + '/healthz', timeout=4)"]
+    CMD ["python", "-m", "agents.healthcheck"]
 
 ENTRYPOINT ["carepath"]
 CMD ["worker"]

@@ -30,6 +30,7 @@ import pytest
 from agents import compose_secrets
 from agents.broker import DEFAULT_KAFKA_VERSION
 from agents.broker_secure import read_env
+from agents.healthcheck import runs_web, target
 from agents.security import ssl_context
 from agents.settings import LocalSettings, Settings
 from agents.web.settings import WebSettings
@@ -126,15 +127,17 @@ def test_the_image_healthcheck_asks_healthz_on_the_web_port(
     command = _healthcheck_command()
     assert command[0] == "python"
     run = [sys.executable, *command[1:]]
+    root = Path(__file__).parents[2]
     env = {"CAREPATH_WEB_PORT": str(port), "PATH": "/usr/bin:/bin"}
-    assert subprocess.run(run, env=env, capture_output=True, timeout=30).returncode == 0
+    check = dict(env=env, capture_output=True, timeout=30, cwd=root)
+    assert subprocess.run(run, **check).returncode == 0  # type: ignore[call-overload]
     statuses.append(503)
-    assert subprocess.run(run, env=env, capture_output=True, timeout=30).returncode != 0
+    assert subprocess.run(run, **check).returncode != 0  # type: ignore[call-overload]
     with socket.socket() as s:  # nothing listening: unhealthy too
         s.bind(("127.0.0.1", 0))
         free = s.getsockname()[1]
     env["CAREPATH_WEB_PORT"] = str(free)
-    assert subprocess.run(run, env=env, capture_output=True, timeout=30).returncode != 0
+    assert subprocess.run(run, **check).returncode != 0  # type: ignore[call-overload]
     assert env_of_image()["CAREPATH_WEB_PORT"] == str(Settings(_env_file=None).web_port)  # type: ignore[call-arg]
 
 
@@ -273,3 +276,24 @@ def _handshake(server_ctx: ssl.SSLContext, client_ctx: ssl.SSLContext, host: str
             assert tls.recv(2) == b"ok"
         thread.join(10)
         assert not errors, errors
+
+
+@pytest.mark.parametrize(
+    ("cmdline", "web"),
+    [
+        (["/usr/local/bin/python", "/usr/local/bin/carepath", "web"], True),
+        (["/usr/local/bin/python", "/usr/local/bin/carepath", "worker"], False),
+        (["/usr/local/bin/carepath", "web", "--listen", "0.0.0.0:9000"], True),
+        (["/usr/local/bin/python", "/usr/local/bin/carepath"], False),  # CMD given nothing
+        (["/sbin/init"], False),
+        ([], False),
+    ],
+)
+def test_the_healthcheck_asks_the_service_the_container_runs(cmdline: list[str], web: bool) -> None:
+    """``docker run IMAGE web`` is checked on the web service's port (CAREPATH_WEB_LISTEN),
+    the worker on CAREPATH_WEB_PORT (a web container was unhealthy before: docs/operations.md
+    "The image built and run")."""
+    env = {"CAREPATH_WEB_PORT": "6066", "CAREPATH_WEB_LISTEN": "0.0.0.0:8080"}
+    assert runs_web(cmdline) is web
+    assert target(cmdline, env) == f"http://127.0.0.1:{8080 if web else 6066}/healthz"
+    assert target(cmdline, {}).endswith(":8080/healthz" if web else ":6066/healthz")
