@@ -21,8 +21,9 @@ reason's class (:func:`agents.reporting.reason_class`: ids and codes taken out, 
   moment the agent takes it to the last acknowledgement of what it sent (retries included);
   the time it waited in Kafka is the consumer lag's part;
 - ``carepath_consumer_lag{topic, partition}`` and ``carepath_consumer_next_offset``: per
-  assigned partition of ``care.inbound`` and ``care.events``, the partition's end offset
-  (the consumer's high watermark) minus the next offset the worker will process;
+  assigned partition of ``care.inbound``, ``care.events`` and ``<app id>-documents``, the
+  partition's end offset (the consumer's high watermark) minus the next offset the worker
+  will process;
 - ``carepath_ready``: 1 when ``/readyz`` answers 200.
 """
 

@@ -110,8 +110,9 @@ def test_endpoints_and_metrics_of_a_live_worker(kafka_bootstrap: str, tmp_path: 
         events_topic = wenv.topic("care.events")
         assert at[(inbound, "0")] == len(lines)
         assert sum(v for (t, _), v in at.items() if t == events_topic) == events
-        assert {t for t, _ in lag} == {inbound, events_topic}
-        assert len(lag) == 1 + 4 and set(lag.values()) == {0.0}, lag  # 4: CAREPATH_PARTITIONS
+        documents_topic = f"{wenv.group}-documents"  # the documents agent's (agents/documents.py)
+        assert {t for t, _ in lag} == {inbound, events_topic, documents_topic}
+        assert len(lag) == 1 + 4 + 4 and set(lag.values()) == {0.0}, lag  # CAREPATH_PARTITIONS
         assert "carepath_ready 1.0" in body
         assert "carepath_processing_seconds_bucket" in body
     finally:
