@@ -2,22 +2,18 @@
 service this container runs, exit 0 when it answers 2xx, 1 otherwise.
 
 ``docker run IMAGE`` runs the worker, whose ``/healthz`` is on ``CAREPATH_WEB_PORT``
-(6066); ``docker run IMAGE web`` runs the web service, whose ``/healthz`` is on the port of
-``CAREPATH_WEB_LISTEN`` (8080 by default). Which one runs is read from the container's
-first process (``/proc/1/cmdline``: the entrypoint ``carepath`` and its command). Only the
-standard library and the environment: a check starts every 15 s and must stay cheap (no
-settings model, no Faust import)."""
+(6066; ``off``: no endpoint, so the check fails); ``docker run IMAGE web`` runs the web
+service, whose ``/healthz`` is on the port of ``CAREPATH_WEB_LISTEN`` (8080 by default).
+Which one runs is read from the container's first process (``/proc/1/cmdline``: the
+entrypoint ``carepath`` and its command). The ports come from the settings models, the one
+place the environment is read; no Faust import (a check starts every 15 s)."""
 
 from __future__ import annotations
 
-import os
 import sys
 import urllib.request
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-
-WORKER_PORT = "6066"
-WEB_LISTEN = "127.0.0.1:8080"
 
 
 def runs_web(cmdline: Sequence[str]) -> bool:
@@ -30,14 +26,11 @@ def runs_web(cmdline: Sequence[str]) -> bool:
     return False
 
 
-def target(cmdline: Sequence[str], env: Mapping[str, str]) -> str:
-    """The ``/healthz`` address to ask."""
+def target(cmdline: Sequence[str], worker_port: int | None, web_listen: str) -> str | None:
+    """The ``/healthz`` address to ask (``None``: the worker's endpoints are off)."""
     if runs_web(cmdline):
-        listen = env.get("CAREPATH_WEB_LISTEN") or WEB_LISTEN
-        port = listen.rsplit(":", 1)[-1]
-    else:
-        port = env.get("CAREPATH_WEB_PORT") or WORKER_PORT
-    return f"http://127.0.0.1:{port}/healthz"
+        return f"http://127.0.0.1:{web_listen.rsplit(':', 1)[-1]}/healthz"
+    return None if worker_port is None else f"http://127.0.0.1:{worker_port}/healthz"
 
 
 def first_process() -> list[str]:
@@ -49,7 +42,13 @@ def first_process() -> list[str]:
 
 
 def main() -> int:
-    url = target(first_process(), os.environ)
+    from agents.settings import Settings
+    from agents.web.settings import WebSettings
+
+    url = target(first_process(), Settings().web_port, WebSettings().listen)
+    if url is None:
+        print("CAREPATH_WEB_PORT is off: the worker serves no /healthz", file=sys.stderr)
+        return 1
     try:
         with urllib.request.urlopen(url, timeout=4) as response:
             return 0 if 200 <= response.status < 300 else 1

@@ -293,7 +293,7 @@ def test_the_healthcheck_asks_the_service_the_container_runs(cmdline: list[str],
     """``docker run IMAGE web`` is checked on the web service's port (CAREPATH_WEB_LISTEN),
     the worker on CAREPATH_WEB_PORT (a web container was unhealthy before: docs/operations.md
     "The image built and run")."""
-    env = {"CAREPATH_WEB_PORT": "6066", "CAREPATH_WEB_LISTEN": "0.0.0.0:8080"}
     assert runs_web(cmdline) is web
-    assert target(cmdline, env) == f"http://127.0.0.1:{8080 if web else 6066}/healthz"
-    assert target(cmdline, {}).endswith(":8080/healthz" if web else ":6066/healthz")
+    url = target(cmdline, 6066, "0.0.0.0:8080")
+    assert url == f"http://127.0.0.1:{8080 if web else 6066}/healthz"
+    assert (target(cmdline, None, "0.0.0.0:9000") is None) is not web  # worker's port off
