@@ -472,5 +472,11 @@ class FaustPipeline(Pipeline):
         app.timer(IGNORED_LOG_INTERVAL)(self.log_ignored)
         app.on_partitions_revoked.connect(self._revoked)
 
+    def stopping(self) -> None:
+        """The worker exits before Faust finished stopping (``agents.worker``): the message
+        in hand was not the cause, so the flight recorder forgets it."""
+        if self.flight is not None:
+            self.flight.clear()
+
     async def _revoked(self, app: Any, revoked: Any, **_: Any) -> None:
         self.metrics.forget((tp.topic, tp.partition) for tp in revoked)

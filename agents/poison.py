@@ -117,6 +117,12 @@ class FlightRecorder:
         """Nothing is in flight in ``slot``."""
         self._write(slot, b"")
 
+    def clear(self) -> None:
+        """Nothing is in flight in any slot: the process is being stopped on purpose (a
+        stop that is ours, not a message's, must not count towards its dead letter)."""
+        for slot in range(AGENTS):
+            self.leave(slot)
+
     def poison(self, unit: Unit) -> None:
         """Remember ``unit`` as dead-lettered (in the file too), so copies are skipped."""
         self.stopped.pop(unit, None)

@@ -57,6 +57,12 @@ class Settings(BaseSettings):
         "worker's partitions wait this long; a broker restart shorter than this does not "
         "make the group rebalance",
     )
+    shutdown_timeout: float = Field(
+        30.0,
+        ge=0,
+        description="seconds a worker told to stop (SIGTERM, SIGINT) waits for Faust to "
+        "finish before it exits anyway; with its broker gone Faust takes 60 s; 0 = wait",
+    )
     tick_interval: float = Field(60.0, ge=0, description="seconds between clock ticks; 0 = off")
     rules: Path | None = Field(None, description="rules TOML file (rules.md thresholds)")
     base_url: str = DEFAULT_BASE

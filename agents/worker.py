@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
+import signal
+import threading
+from collections.abc import Callable
 from typing import Any
 
 import faust
@@ -19,6 +23,8 @@ from pipeline.config import DEFAULT_RULES, RuleConfig, load_rules
 
 #: Output topics keep the latest version of every resource, for ever (contract §1).
 COMPACT = {"cleanup.policy": "compact"}
+#: The exit status of a worker that had to cut its stop short (CAREPATH_SHUTDOWN_TIMEOUT).
+FORCED_EXIT = 3
 #: The suffix of Faust's leader topic (``faust.assignor.leader_assignor``) after the app id.
 LEADER = "-__assignor-__leader"
 log = logging.getLogger("carepath.worker")
@@ -41,8 +47,18 @@ class QuietWorker(faust.Worker):
     JSON lines (``CAREPATH_LOG_FORMAT``, agents/logformat.py).
     """
 
-    def __init__(self, *args: Any, log_format: str = "text", **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        log_format: str = "text",
+        shutdown_timeout: float = 0.0,
+        on_forced_exit: Callable[[], None] | None = None,
+        **kwargs: Any,
+    ) -> None:
         self.log_format = log_format
+        self.shutdown_timeout = shutdown_timeout
+        self.on_forced_exit = on_forced_exit
+        self._watchdog: threading.Timer | None = None
         super().__init__(*args, **kwargs)
 
     def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:
@@ -50,6 +66,38 @@ class QuietWorker(faust.Worker):
         super().on_setup_root_logger(logger, level)
         if self.log_format == "json":
             use_json(logger)
+
+    def _schedule_shutdown(self, sig: signal.Signals) -> None:
+        """Stop as Faust does, and exit anyway after ``shutdown_timeout`` seconds: with its
+        broker gone, Faust's consumer thread holds a stop for 60 s, longer than Docker (10 s)
+        or Kubernetes (30 s) wait before SIGKILL. Nothing is lost by exiting: what was not
+        committed is read again at the next start (at least once); the flight recorder is
+        cleared first, so the stop does not count against the message in hand."""
+        if self._watchdog is None and self.shutdown_timeout > 0:
+            self._watchdog = threading.Timer(self.shutdown_timeout, self._forced_exit)
+            self._watchdog.daemon = True
+            self._watchdog.start()
+        super()._schedule_shutdown(sig)
+
+    def _forced_exit(self) -> None:
+        forced_exit(self.shutdown_timeout, self.on_forced_exit)
+
+
+def forced_exit(timeout: float, before: Callable[[], None] | None = None) -> None:
+    """Exit now, with :data:`FORCED_EXIT`, after one line saying why (``before`` first: the
+    pipeline clears its flight recorder)."""
+    log.error(
+        "the worker did not stop within CAREPATH_SHUTDOWN_TIMEOUT=%g s (is the broker "
+        "reachable?); exiting now: what it had not committed is read again at the next start",
+        timeout,
+    )
+    try:
+        if before is not None:
+            before()
+    finally:
+        for handler in logging.getLogger().handlers:  # the line above reaches the log
+            handler.flush()
+        os._exit(FORCED_EXIT)
 
 
 def topic_plan(settings: Settings) -> tuple[dict[str, int], dict[str, dict[str, str]]]:
@@ -116,6 +164,14 @@ def run_worker(settings: Settings, rules: RuleConfig | None = None) -> int:
     prepare_topics(settings, pipeline)
     services = endpoints(sock, settings, pipeline)  # /metrics, /healthz, /readyz
     level, fmt = settings.log_level.upper(), settings.log_format
-    worker = QuietWorker(pipeline.app, *services, loglevel=level, quiet=True, log_format=fmt)
+    worker = QuietWorker(
+        pipeline.app,
+        *services,
+        loglevel=level,
+        quiet=True,
+        log_format=fmt,
+        shutdown_timeout=settings.shutdown_timeout,
+        on_forced_exit=pipeline.stopping,
+    )
     worker.execute_from_commandline()  # blocks; owns the event loop
     return 0

@@ -115,6 +115,29 @@ def test_notes_survive_a_stop_and_count_consecutive_stops(tmp_path: Path) -> Non
     assert FlightRecorder(path).stopped == {}
 
 
+def test_a_stop_on_purpose_counts_against_no_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker that had to cut its stop short (CAREPATH_SHUTDOWN_TIMEOUT, a broker that does
+    not answer) clears the recorder before it exits: the message in hand did not stop it."""
+    from agents import worker as worker_mod
+
+    path = tmp_path / "flight"
+    unit = unit_of("care.events", 1, b"care.inbound:0:4", b"{}", b"p")
+    recorder = FlightRecorder(path)
+    recorder.enter(TRANSITIONS, unit)
+    exits: list[int] = []
+
+    def no_exit(status: int) -> None:
+        exits.append(status)
+
+    monkeypatch.setattr(worker_mod.os, "_exit", no_exit)
+    worker_mod.forced_exit(5.0, recorder.clear)
+    recorder.close()
+    assert exits == [worker_mod.FORCED_EXIT]
+    assert FlightRecorder(path).stopped == {}
+
+
 def test_a_torn_or_foreign_file_is_read_as_no_notes(tmp_path: Path) -> None:
     path = tmp_path / "flight"
     path.write_bytes(b'["care.events", 0, "ab' + b"\x00" * 300)
