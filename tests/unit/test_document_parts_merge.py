@@ -91,3 +91,26 @@ def test_a_value_that_is_not_a_part_is_refused() -> None:
         except (ValueError, KeyError, TypeError):
             continue
         raise AssertionError(value)
+
+
+def test_a_large_document_keeps_a_small_entry() -> None:
+    """One bit a part: the entry of a 4,000-event document stays small while its parts come
+    in (it is written to the changelog with every part), and a part again counts once."""
+    stored: bytes | None = None
+    sizes = []
+    for i in range(3999):
+        stored, complete = collect(stored, Part(i, 4000, []), [("h", b"v")], 0.0)
+        assert complete is None
+        sizes.append(len(stored))
+    stored, complete = collect(stored, Part(5, 4000, []), [], 0.0)
+    assert complete is None and max(sizes) < 1024, max(sizes)
+    _, complete = collect(stored, Part(3999, 4000, [_issue("z")]), [], 0.0)
+    assert complete is not None and [x["diagnostics"] for x in complete.issues] == ["z"]
+
+
+def test_a_swept_document_names_at_most_twenty_missing_parts() -> None:
+    stored, _ = collect(None, Part(0, 500, [_issue("a")]), [], 0.0)
+    [(_, record)] = sweep([(b"k", stored)], now=10.0, partition=0, keep=1.0)
+    assert record is not None
+    note = str(record.issues[-1]["diagnostics"])
+    assert note.startswith("parts 1, 2, 3,") and "and 479 more of the 500 parts" in note
