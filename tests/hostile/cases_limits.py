@@ -9,7 +9,10 @@
 - a 200 KB collection of 100,000 bad entries: one record, 100 issues listed and the rest
   counted (it used to be 100,000 dead letters, 36 MB);
 - a valid document of exactly 1 MiB (the size limit): accepted, embedded and through a
-  worker alike.
+  worker alike;
+- a collection of 1,500 valid assessments of 1,500 patients and one invalid entry: one
+  record, embedded and through a worker alike (the worker's agents find the problems on
+  many partitions; the documents agent puts the one record together, agents/documents.py).
 
 A line over the size limit that must not be read whole is tested apart
 (``test_limits.py``): a 300 MB line does not belong in a corpus held in memory.
@@ -121,5 +124,26 @@ def _nested_sentinel() -> Line:
     return invalid("time:nested", outer, where, "the last year the pipeline accepts")
 
 
+def _many_events_one_invalid() -> Line:
+    """1,500 assessments of 1,500 patients (spread over every ``care.events`` partition) with
+    one entry without a code among them: one dead letter naming it, and no other."""
+    obs = template("collection")["entry"][0]["resource"]
+    entries: list[Any] = []
+    for i in range(1500):
+        one = {**obs, "id": f"hx-many-{i}", "subject": {"reference": f"Patient/hx-many-{i}"}}
+        entries.append({"fullUrl": f"urn:uuid:hx-many-{i}", "resource": one})
+    bad = {k: v for k, v in entries[700]["resource"].items() if k != "code"}
+    entries[700] = {**entries[700], "resource": bad}
+    doc: Any = {"resourceType": "Bundle", "id": "hx-many", "type": "collection", "entry": entries}
+    return invalid("many-events-one-invalid", doc, "Bundle.entry[700].resource.code", "required")
+
+
 def limit_cases() -> list[Line]:
-    return [*_times(), *_duplicates(), _amplifier(), _one_mebibyte(), _nested_sentinel()]
+    return [
+        *_times(),
+        *_duplicates(),
+        _amplifier(),
+        _one_mebibyte(),
+        _nested_sentinel(),
+        _many_events_one_invalid(),
+    ]
