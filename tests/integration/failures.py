@@ -9,7 +9,12 @@ duplicated with other content, whatever single failure happens mid-stream.
   ``carepath-doc`` header (its index); an idempotent producer that retries through broker
   outages, so the topic holds every document exactly once, in order;
 - :func:`expected`: the same documents through the embedded engine, plus the final tick;
-- :func:`observe` and :func:`compare`: what the worker published, checked against it.
+- :func:`observe` and :func:`compare`: what the worker published, checked against it;
+- the steps the tests share around their disturbances: :func:`topics`, :func:`publishing`,
+  :func:`committed` and :func:`resumed` (a restarted worker's progress), :func:`drained`
+  (everything committed on ``care.inbound``, then ``care.events``), :func:`final_tick`,
+  :func:`finish_stream` (the publisher's end, :func:`drained`, :func:`final_tick`),
+  :func:`conclude` (the summary line) and :meth:`Report.explain` (an assertion's message).
 
 How outputs compare: the final state (last version in topic order; one id always has one
 key, so one partition) of every Task and ServiceRequest must equal embedded replay's, with
@@ -30,11 +35,14 @@ import random
 import threading
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import orjson
-from kafka import KafkaProducer
+from kafka import KafkaAdminClient, KafkaProducer
+from kafka.errors import KafkaError
 
 from agents import kafka_io
 from agents.bench.population import generate
@@ -46,6 +54,7 @@ from schemas.deadletter import dead_letter_record
 from schemas.ingest import Limits, ingest
 from schemas.outbound import DEFAULT_BASE, render
 from schemas.wire import encode_event
+from tests.integration.worker import WorkerEnv
 
 LIMITS = Limits(max_bytes=1_048_576, max_depth=64)
 DOC_HEADER = "carepath-doc"
@@ -163,6 +172,13 @@ class Publisher(threading.Thread):
             self.elapsed = time.monotonic() - start
 
 
+def publishing(bootstrap: str, wenv: WorkerEnv, stream: Stream, rate: float) -> Publisher:
+    """A :class:`Publisher` of the stream to the worker's ``care.inbound``, started."""
+    publisher = Publisher(bootstrap, wenv.topic("care.inbound"), stream, rate)
+    publisher.start()
+    return publisher
+
+
 def send_ticks(bootstrap: str, topic: str, when: datetime) -> None:
     """The final tick to every partition of ``care.events``, as ``replay --broker`` does."""
     tick = encode_event(Tick(time=when))
@@ -173,6 +189,73 @@ def send_ticks(bootstrap: str, topic: str, when: datetime) -> None:
         prod.flush()
     finally:
         prod.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# The worker's progress
+
+
+def committed(bootstrap: str, group: str, topic: str) -> int:
+    """Sum of the group's committed offsets on ``topic`` (-1 if the broker cannot say)."""
+    try:
+        admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    except KafkaError:
+        return -1
+    try:
+        offsets = admin.list_group_offsets(group).get(group, {})
+    except KafkaError:
+        return -1
+    finally:
+        admin.close()
+    return sum(om.offset for tp, om in offsets.items() if tp.topic == topic)
+
+
+def resumed(bootstrap: str, wenv: WorkerEnv, since: int, timeout: float) -> None:
+    """Until the worker's group commits past ``since`` on ``care.inbound`` (a restarted
+    worker made progress)."""
+    deadline = time.monotonic() + timeout
+    while committed(bootstrap, wenv.group, wenv.topic("care.inbound")) <= since:
+        assert time.monotonic() < deadline, "the restarted worker made no progress"
+        time.sleep(0.2)
+
+
+def drained(bootstrap: str, wenv: WorkerEnv, timeout: float) -> None:
+    """Until the worker's group committed everything on ``care.inbound``, then on
+    ``care.events``."""
+    for name in ("inbound", "events"):
+        kafka_io.wait_committed(bootstrap, wenv.group, wenv.topic(f"care.{name}"), timeout)
+
+
+def final_tick(
+    bootstrap: str,
+    wenv: WorkerEnv,
+    timeout: float,
+    during: Callable[[], object] | None = None,
+) -> None:
+    """The final tick (:data:`UNTIL`) to the worker's ``care.events``, ``during`` (a
+    disturbance while the worker processes it), then until its group committed it."""
+    send_ticks(bootstrap, wenv.topic("care.events"), UNTIL)
+    if during is not None:
+        during()
+    kafka_io.wait_committed(bootstrap, wenv.group, wenv.topic("care.events"), timeout)
+
+
+def finish_stream(
+    publisher: Publisher,
+    bootstrap: str,
+    wenv: WorkerEnv,
+    publish_timeout: float,
+    timeout: float,
+    during_tick: Callable[[], object] | None = None,
+) -> None:
+    """The end of a failure test's stream: until the publisher has handed over all of it
+    (``publish_timeout``; failing on any error it met), then :func:`drained`, then
+    :func:`final_tick` (``during_tick`` while the worker processes it); ``timeout`` for
+    each wait on the worker's group."""
+    publisher.join(timeout=publish_timeout)
+    assert not publisher.is_alive() and not publisher.errors, publisher.errors
+    drained(bootstrap, wenv, timeout)
+    final_tick(bootstrap, wenv, timeout, during_tick)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -225,6 +308,12 @@ def expected(stream: Stream, until: datetime = UNTIL) -> Outputs:
 
 
 _RAW_FIELDS = ("raw", "raw_encoding", "raw_truncated")
+
+
+def topics(wenv: WorkerEnv) -> dict[str, str]:
+    """The worker's topics by short name, as :func:`observe` takes them."""
+    names = ("inbound", "events", "tasks", "referrals", "deadletter")
+    return {n: wenv.topic(f"care.{n}") for n in names}
 
 
 def observe(bootstrap: str, topic: dict[str, str], stream: Stream) -> Outputs:
@@ -281,6 +370,11 @@ class Report:
             f"({self.dead_letter_records} records), differences {len(self.differences)}"
         )
 
+    def explain(self, tail: str) -> str:
+        """The first 40 differences, then ``tail`` (the end of a worker's log): the message
+        of a test's assertion that there are none."""
+        return "\n".join(self.differences[:40]) + "\n" + tail
+
 
 def compare(stream: Stream, exp: Outputs, seen: Outputs) -> Report:
     diffs: list[str] = []
@@ -318,3 +412,10 @@ def compare(stream: Stream, exp: Outputs, seen: Outputs) -> Report:
         dead_letter_records=sum(seen.dead.values()),
         differences=diffs,
     )
+
+
+def conclude(tmp: Path, summary: str, report: Report) -> None:
+    """Print a test's summary line (``pytest -s``) and write it, with the differences, to
+    ``report.txt`` in ``tmp``."""
+    print(summary)
+    (tmp / "report.txt").write_text(summary + "\n" + "\n".join(report.differences))

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from agents import broker, kafka_io
+from agents import broker
 from tests.integration import failures
-from tests.integration.worker import Worker, WorkerEnv
+from tests.integration.worker import worker_in
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -46,10 +46,9 @@ def test_broker_restarts_lose_and_duplicate_nothing(own_broker: Path, tmp_path: 
     address = broker.broker_status(own_broker)
     assert address is not None
     # the default session timeout outlives a broker restart: the worker rides through it
-    wenv = WorkerEnv(bootstrap=address, datadir=tmp_path / "worker")
-    topic = {n: wenv.topic(f"care.{n}") for n in ("inbound", "events", "tasks", "referrals")}
-    topic["deadletter"] = wenv.topic("care.deadletter")
-    worker = Worker(wenv, tmp_path / "worker.log")
+    worker = worker_in(address, tmp_path)
+    wenv = worker.wenv
+    topic = failures.topics(wenv)
     rng = random.Random(SEED)
     restarts: list[str] = []
 
@@ -67,27 +66,17 @@ def test_broker_restarts_lose_and_duplicate_nothing(own_broker: Path, tmp_path: 
         )
 
     started = time.monotonic()
-    worker.start()
-    try:
-        worker.wait_ready()
+    with worker.running():
         pid = worker.proc.pid if worker.proc else None
-        publisher = failures.Publisher(address, topic["inbound"], stream, RATE)
-        publisher.start()
+        publisher = failures.publishing(address, wenv, stream, RATE)
         t0 = time.monotonic()
         for kind, at in (("clean", rng.uniform(8, 20)), ("SIGKILL", rng.uniform(35, 45))):
             time.sleep(max(0.0, t0 + at - time.monotonic()))
             restart(kind, t0, publisher)
-        publisher.join(timeout=600)
-        assert not publisher.is_alive() and not publisher.errors, publisher.errors
-        kafka_io.wait_committed(address, wenv.group, topic["inbound"], 240)
-        kafka_io.wait_committed(address, wenv.group, topic["events"], 240)
-        failures.send_ticks(address, topic["events"], failures.UNTIL)
-        kafka_io.wait_committed(address, wenv.group, topic["events"], 240)
+        failures.finish_stream(publisher, address, wenv, 600, 240)
         assert worker.proc is not None and worker.proc.poll() is None, worker.tail()
         assert worker.proc.pid == pid, "the worker process was replaced"
         seen = failures.observe(address, topic, stream)
-    finally:
-        worker.stop()
     report = failures.compare(stream, exp, seen)
     revokes = [ln for ln in worker.tail(10**6).splitlines() if "Revoking previously" in ln]
     summary = (
@@ -96,6 +85,5 @@ def test_broker_restarts_lose_and_duplicate_nothing(own_broker: Path, tmp_path: 
         f"({'; '.join(restarts)}); {stream.task_updates} Task updates; "
         f"{time.monotonic() - started:.0f} s"
     )
-    print(summary)
-    (tmp_path / "report.txt").write_text(summary + "\n" + "\n".join(report.differences))
-    assert report.differences == [], "\n".join(report.differences[:40]) + "\n" + worker.tail()
+    failures.conclude(tmp_path, summary, report)
+    assert report.differences == [], report.explain(worker.tail())

@@ -37,8 +37,7 @@ from rocksdict import AccessType, Options, Rdict
 
 from agents import kafka_io
 from tests.integration import failures
-from tests.integration.test_worker_crash import _committed
-from tests.integration.worker import Worker, WorkerEnv
+from tests.integration.worker import Worker, WorkerEnv, worker_in
 
 pytestmark = pytest.mark.integration
 
@@ -154,19 +153,6 @@ def start(worker: Worker) -> float:
     return t0
 
 
-def topics(wenv: WorkerEnv) -> dict[str, str]:
-    return {
-        n: wenv.topic(f"care.{n}")
-        for n in ("inbound", "events", "tasks", "referrals", "deadletter")
-    }
-
-
-def drained(bootstrap: str, wenv: WorkerEnv, timeout: float = 240) -> None:
-    """Until the worker committed everything on care.inbound, then on care.events."""
-    for name in ("inbound", "events"):
-        kafka_io.wait_committed(bootstrap, wenv.group, wenv.topic(f"care.{name}"), timeout)
-
-
 # ---------------------------------------------------------------------------------------------
 # Quick: one worker, one stream, clean restarts
 
@@ -184,14 +170,14 @@ def test_restart_reads_only_the_changelog_tail(kafka_bootstrap: str, tmp_path: P
     exp = failures.expected(stream)
     datadir = tmp_path / "no" / "such" / "parents"
     wenv = WorkerEnv(bootstrap=kafka_bootstrap, datadir=datadir, extra=dict(ROCKSDB))
-    topic = topics(wenv)
+    topic = failures.topics(wenv)
     worker = Worker(wenv, tmp_path / "worker.log")
     try:
         wait_recovered(worker, start(worker))
         publisher = failures.Publisher(kafka_bootstrap, topic["inbound"], stream, 20_000.0)
         publisher.run()
         assert not publisher.errors, publisher.errors
-        drained(kafka_bootstrap, wenv)
+        failures.drained(kafka_bootstrap, wenv, 240)
         worker.stop()
         ends = kafka_io.end_offsets(kafka_bootstrap, changelog(wenv))
         length = sum(ends.values())
@@ -202,8 +188,7 @@ def test_restart_reads_only_the_changelog_tail(kafka_bootstrap: str, tmp_path: P
         wait_recovered(worker, start(worker))
         assert worker.proc is not None
         tail_pid = worker.proc.pid
-        failures.send_ticks(kafka_bootstrap, topic["events"], failures.UNTIL)
-        kafka_io.wait_committed(kafka_bootstrap, wenv.group, topic["events"], 120)
+        failures.final_tick(kafka_bootstrap, wenv, 120)
         worker.stop()
 
         shutil.rmtree(datadir / "v1" / "tables")  # a lost disk: rebuilt from the changelog
@@ -224,7 +209,7 @@ def test_restart_reads_only_the_changelog_tail(kafka_bootstrap: str, tmp_path: P
     assert tail == 0 and plans[tail_pid] == [0]
     assert full == everything and plans[full_pid] == [full]
     report = failures.compare(stream, exp, failures.observe(kafka_bootstrap, topic, stream))
-    assert report.differences == [], "\n".join(report.differences[:40]) + "\n" + worker.tail()
+    assert report.differences == [], report.explain(worker.tail())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -247,44 +232,34 @@ def test_sigkilled_rocksdb_worker_equals_embedded_replay(
     RocksDB holds, a small share of the changelog."""
     stream = failures.population(N_CRASH, SEED)
     exp = failures.expected(stream)
-    wenv = WorkerEnv(bootstrap=kafka_bootstrap, datadir=tmp_path / "worker", extra=dict(ROCKSDB))
-    topic = topics(wenv)
-    worker = Worker(wenv, tmp_path / "worker.log")
+    worker = worker_in(kafka_bootstrap, tmp_path, **ROCKSDB)
+    wenv = worker.wenv
+    topic = failures.topics(wenv)
     rng = random.Random(SEED)
     restarts: list[tuple[str, int, float]] = []  # (when, pid, seconds to ready)
 
     def kill_and_restart(when: str) -> int:
-        done = _committed(kafka_bootstrap, wenv.group, topic["inbound"])
+        done = failures.committed(kafka_bootstrap, wenv.group, topic["inbound"])
         worker.kill()
         t0 = start(worker)
         assert worker.proc is not None
         restarts.append((when, worker.proc.pid, wait_recovered(worker, t0)))
         return done
 
-    def resumed(since: int, timeout: float = 120.0) -> None:
-        """Until the restarted worker commits past ``since`` on care.inbound."""
-        deadline = time.monotonic() + timeout
-        while _committed(kafka_bootstrap, wenv.group, topic["inbound"]) <= since:
-            assert time.monotonic() < deadline, "the restarted worker made no progress"
-            time.sleep(0.2)
+    def kill_in_tick() -> None:
+        time.sleep(rng.uniform(0.0, 0.3))
+        kill_and_restart("during the final tick")
 
     started = time.monotonic()
     try:
         wait_recovered(worker, start(worker))
-        publisher = failures.Publisher(kafka_bootstrap, topic["inbound"], stream, RATE)
-        publisher.start()
+        publisher = failures.publishing(kafka_bootstrap, wenv, stream, RATE)
         t0, last = time.monotonic(), 0
         for _ in range(KILLS):
-            resumed(last)
+            failures.resumed(kafka_bootstrap, wenv, last, timeout=120.0)
             time.sleep(rng.uniform(1.0, 8.0))
             last = kill_and_restart(f"{time.monotonic() - t0:.1f} s, {publisher.sent} published")
-        publisher.join(timeout=600)
-        assert not publisher.is_alive() and not publisher.errors, publisher.errors
-        drained(kafka_bootstrap, wenv)
-        failures.send_ticks(kafka_bootstrap, topic["events"], failures.UNTIL)
-        time.sleep(rng.uniform(0.0, 0.3))
-        kill_and_restart("during the final tick")
-        kafka_io.wait_committed(kafka_bootstrap, wenv.group, topic["events"], 240)
+        failures.finish_stream(publisher, kafka_bootstrap, wenv, 600, 240, during_tick=kill_in_tick)
     finally:
         worker.stop()
     plans = recovery_reads(worker.log)
@@ -296,9 +271,8 @@ def test_sigkilled_rocksdb_worker_equals_embedded_replay(
         + "; ".join(f"({w}) read {n} records, ready in {s:.1f} s" for w, n, s in reads)
         + f"; {time.monotonic() - started:.0f} s"
     )
-    print(summary)
-    (tmp_path / "report.txt").write_text(summary + "\n" + "\n".join(report.differences))
-    assert report.differences == [], "\n".join(report.differences[:40]) + "\n" + worker.tail()
+    failures.conclude(tmp_path, summary, report)
+    assert report.differences == [], report.explain(worker.tail())
     assert len(restarts) == KILLS + 1
     for when, n, _ in reads:
         assert n <= TAIL_SHARE * length, f"the restart ({when}) read {n} of {length} records"
@@ -330,7 +304,7 @@ def test_restart_time_memory_against_rocksdb(kafka_bootstrap: str, tmp_path: Pat
             publisher = failures.Publisher(kafka_bootstrap, wenv.topic("care.inbound"), stream, 1e5)
             publisher.run()
             assert not publisher.errors, publisher.errors
-            drained(kafka_bootstrap, wenv, timeout=900)
+            failures.drained(kafka_bootstrap, wenv, 900)
             processing = time.monotonic() - t0
             worker.stop()
             for _ in range(2):

@@ -23,7 +23,6 @@ import pytest
 from kafka import KafkaAdminClient
 from kafka.errors import KafkaError
 
-from agents import kafka_io
 from tests.integration import failures
 from tests.integration.worker import Worker, WorkerEnv
 
@@ -76,8 +75,7 @@ def test_three_workers_kill_and_rolling_restart_match_replay(
         datadir=tmp_path / "w0",
         extra={"CAREPATH_SESSION_TIMEOUT": SESSION_TIMEOUT},
     )
-    topic = {n: base.topic(f"care.{n}") for n in ("inbound", "events", "tasks", "referrals")}
-    topic["deadletter"] = base.topic("care.deadletter")
+    topic = failures.topics(base)
     workers = [
         Worker(dataclasses.replace(base, datadir=tmp_path / f"w{i}"), tmp_path / f"w{i}.log")
         for i in range(WORKERS)
@@ -90,8 +88,7 @@ def test_three_workers_kill_and_rolling_restart_match_replay(
             w.start()
         joined = _wait_members(kafka_bootstrap, base.group, WORKERS)
         events.append(f"{WORKERS} joined in {joined:.0f} s")
-        publisher = failures.Publisher(kafka_bootstrap, topic["inbound"], stream, RATE)
-        publisher.start()
+        publisher = failures.publishing(kafka_bootstrap, base, stream, RATE)
         t0 = time.monotonic()
 
         # one worker SIGKILLed and replaced (same data directory, like a restarted pod)
@@ -112,13 +109,8 @@ def test_three_workers_kill_and_rolling_restart_match_replay(
         back = _wait_members(kafka_bootstrap, base.group, WORKERS, changed=False)
         events.append(f"group stable again after {back:.0f} s")
 
-        publisher.join(timeout=900)
-        assert not publisher.is_alive() and not publisher.errors, publisher.errors
+        failures.finish_stream(publisher, kafka_bootstrap, base, 900, 900)
         events.append(f"published in {publisher.elapsed:.0f} s")
-        kafka_io.wait_committed(kafka_bootstrap, base.group, topic["inbound"], 900)
-        kafka_io.wait_committed(kafka_bootstrap, base.group, topic["events"], 900)
-        failures.send_ticks(kafka_bootstrap, topic["events"], failures.UNTIL)
-        kafka_io.wait_committed(kafka_bootstrap, base.group, topic["events"], 900)
         for i, w in enumerate(workers):
             assert w.proc is not None and w.proc.poll() is None, f"w{i} died\n{w.tail()}"
     finally:
@@ -134,7 +126,6 @@ def test_three_workers_kill_and_rolling_restart_match_replay(
         f"{rebalances}, guard re-seeks {guarded} ({'; '.join(events)}); "
         f"{stream.task_updates} Task updates; seed {SEED}; {time.monotonic() - started:.0f} s"
     )
-    print(summary)
-    (tmp_path / "report.txt").write_text(summary + "\n" + "\n".join(report.differences))
+    failures.conclude(tmp_path, summary, report)
     tails = "\n".join(f"--- w{i}\n{w.tail(40)}" for i, w in enumerate(workers))
-    assert report.differences == [], "\n".join(report.differences[:40]) + "\n" + tails
+    assert report.differences == [], report.explain(tails)

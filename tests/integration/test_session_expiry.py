@@ -21,13 +21,11 @@ import time
 from pathlib import Path
 
 import pytest
-from kafka import KafkaAdminClient
-from kafka.errors import KafkaError
 
 from agents import broker, kafka_io
 from tests.integration import failures
 from tests.integration.test_broker_restart import own_broker  # noqa: F401 (fixture)
-from tests.integration.worker import Worker, WorkerEnv
+from tests.integration.worker import worker_in
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -41,9 +39,9 @@ SESSION_TIMEOUT = "6"
 def settled(address: str, group: str, inbound: str, publisher: failures.Publisher) -> None:
     """Until the group is Stable and has committed more of ``inbound`` (or all of it)."""
     deadline = time.monotonic() + 180
-    before = committed(address, group, inbound)
+    before = failures.committed(address, group, inbound)
     while time.monotonic() < deadline:
-        now = committed(address, group, inbound)
+        now = failures.committed(address, group, inbound)
         stable = kafka_io.group_state(address, group) == "Stable"
         if stable and (now > before or (not publisher.is_alive() and now >= publisher.sent)):
             return
@@ -51,42 +49,20 @@ def settled(address: str, group: str, inbound: str, publisher: failures.Publishe
     raise TimeoutError("the worker did not resume after the last disturbance")
 
 
-def committed(address: str, group: str, topic: str) -> int:
-    try:
-        admin = KafkaAdminClient(bootstrap_servers=address)
-    except KafkaError:
-        return -1
-    try:
-        offsets = admin.list_group_offsets(group).get(group, {})
-    except KafkaError:
-        return -1
-    finally:
-        admin.close()
-    return sum(om.offset for tp, om in offsets.items() if tp.topic == topic)
-
-
 def test_session_expiry_loses_and_duplicates_nothing(own_broker: Path, tmp_path: Path) -> None:  # noqa: F811
     stream = failures.population(N_DOCS, SEED)
     exp = failures.expected(stream)
     address = broker.broker_status(own_broker)
     assert address is not None
-    wenv = WorkerEnv(
-        bootstrap=address,
-        datadir=tmp_path / "worker",
-        extra={"CAREPATH_SESSION_TIMEOUT": SESSION_TIMEOUT},
-    )
-    topic = {n: wenv.topic(f"care.{n}") for n in ("inbound", "events", "tasks", "referrals")}
-    topic["deadletter"] = wenv.topic("care.deadletter")
-    worker = Worker(wenv, tmp_path / "worker.log")
+    worker = worker_in(address, tmp_path, CAREPATH_SESSION_TIMEOUT=SESSION_TIMEOUT)
+    wenv = worker.wenv
+    topic = failures.topics(wenv)
     rng = random.Random(SEED)
     outages: list[str] = []
     started = time.monotonic()
-    worker.start()
-    try:
-        worker.wait_ready()
+    with worker.running():
         pid = worker.proc.pid if worker.proc else None
-        publisher = failures.Publisher(address, topic["inbound"], stream, RATE)
-        publisher.start()
+        publisher = failures.publishing(address, wenv, stream, RATE)
         t0 = time.monotonic()
         for kind in DISTURBANCES:  # each once the group is stable again and consuming
             settled(address, wenv.group, topic["inbound"], publisher)
@@ -106,17 +82,10 @@ def test_session_expiry_loses_and_duplicates_nothing(own_broker: Path, tmp_path:
             outages.append(
                 f"{kind} at {began - t0:.1f} s ({sent} published) {time.monotonic() - began:.1f} s"
             )
-        publisher.join(timeout=900)
-        assert not publisher.is_alive() and not publisher.errors, publisher.errors
-        kafka_io.wait_committed(address, wenv.group, topic["inbound"], 600)
-        kafka_io.wait_committed(address, wenv.group, topic["events"], 600)
-        failures.send_ticks(address, topic["events"], failures.UNTIL)
-        kafka_io.wait_committed(address, wenv.group, topic["events"], 600)
+        failures.finish_stream(publisher, address, wenv, 900, 600)
         assert worker.proc is not None and worker.proc.poll() is None, worker.tail()
         assert worker.proc.pid == pid, "the worker process was replaced"
         seen = failures.observe(address, topic, stream)
-    finally:
-        worker.stop()
     report = failures.compare(stream, exp, seen)
     log = worker.tail(10**6)
     rebalances = log.count("Revoking previously") - 1
@@ -125,7 +94,6 @@ def test_session_expiry_loses_and_duplicates_nothing(own_broker: Path, tmp_path:
         f"{rebalances} rebalances after the first, guard re-seeks "
         f"{log.count('contiguity guard')}; {time.monotonic() - started:.0f} s"
     )
-    print(summary)
-    (tmp_path / "report.txt").write_text(summary + "\n" + "\n".join(report.differences))
-    assert report.differences == [], "\n".join(report.differences[:40]) + "\n" + worker.tail()
+    failures.conclude(tmp_path, summary, report)
+    assert report.differences == [], report.explain(worker.tail())
     assert rebalances >= 1, "the worker's session never expired: the test tested nothing"

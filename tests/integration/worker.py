@@ -110,18 +110,29 @@ class Worker:
             except subprocess.TimeoutExpired:
                 self.kill()
 
+    @contextmanager
+    def running(self) -> Iterator[Worker]:
+        """Started and ready (:meth:`wait_ready`) in the block, stopped after it."""
+        self.start()
+        try:
+            self.wait_ready()
+            yield self
+        finally:
+            self.stop()
+
     def tail(self, n: int = 60) -> str:
         lines = self.log.read_text(errors="replace").splitlines() if self.log.exists() else []
         return "\n".join(lines[-n:])
 
 
+def worker_in(bootstrap: str, tmp: Path, **extra: str) -> Worker:
+    """A worker (not started) with its data directory (``worker``) and log (``worker.log``)
+    in ``tmp``, and ``extra`` in its environment."""
+    wenv = WorkerEnv(bootstrap=bootstrap, datadir=tmp / "worker", extra=dict(extra))
+    return Worker(wenv, tmp / "worker.log")
+
+
 @contextmanager
 def running_worker(bootstrap: str, tmp: Path, **extra: str) -> Iterator[Worker]:
-    wenv = WorkerEnv(bootstrap=bootstrap, datadir=tmp / "worker", extra=dict(extra))
-    worker = Worker(wenv, tmp / "worker.log")
-    worker.start()
-    try:
-        worker.wait_ready()
+    with worker_in(bootstrap, tmp, **extra).running() as worker:
         yield worker
-    finally:
-        worker.stop()
