@@ -26,6 +26,18 @@ created while the group formed (several workers started at once on a new deploym
 every event of the leader's partitions became a dead letter (seen in the three-worker test).
 0 now reads as unknown, as a real topic has at least one partition.
 
+**Failed commits are not bookkept** (issue 12, the session-expiry test). ``Consumer.
+_commit_offsets`` records the offsets it tried in ``_committed_offset`` whether or not Kafka
+took them. A commit refused with ``UnknownMemberIdError`` (the worker's session expired: a
+broker restart or a freeze longer than the session timeout) returns after the rejoin has
+already revoked and re-assigned the partitions, so the stale offsets overwrite the ones the
+assignment read from the broker; ``_new_offset`` then sees a gap between that offset and
+the acknowledged records ("the head of the acked list is more than one past it") and
+commits nothing more on the partition while the worker goes on processing (seen: the
+session-expiry test's group stayed at its commit for 3 minutes, in 2 of 4 runs on
+2026-12-02). The fix is faust-streaming's own (PR #692, merged 2026-07, after 0.15.3): the
+bookkeeping and the monitor's commit event only when the commit succeeded.
+
 **Contiguity guard** (issue 12, "scale-out, proven"). Faust can hand a stream a record whose
 predecessors it fetched but never delivered, and then it never delivers them:
 
@@ -80,6 +92,8 @@ from aiokafka.consumer.subscription_state import TopicPartitionState
 from faust.transport.consumer import Consumer
 from faust.transport.producer import ProducerBuffer
 from faust.types.tuples import ConsumerMessage, ack_lock
+from faust.utils import terminal
+from mode import flight_recorder
 from mode.utils.queues import ThrowableQueue
 
 log = logging.getLogger("carepath.faust")
@@ -95,6 +109,61 @@ def apply_faust_fixes() -> None:
     if not getattr(ThrowableQueue.get_nowait, _MARK, False):
         _guard_contiguity()
         _unknown_partition_count_is_none()
+    if not getattr(Consumer._commit_offsets, _MARK, False):
+        _bookkeep_successful_commits_only()
+
+
+def _bookkeep_successful_commits_only() -> None:
+    """``Consumer._commit_offsets`` as faust-streaming PR #692 has it: ``_committed_offset``
+    and ``monitor.on_tp_commit`` move inside ``if did_commit`` (the rest is 0.15.3's)."""
+
+    async def _commit_offsets(
+        self: Any, offsets: Mapping[Any, int], start_new_transaction: bool = True
+    ) -> bool:
+        table = terminal.logtable(
+            [(str(tp), str(offset)) for tp, offset in offsets.items()],
+            title="Commit Offsets",
+            headers=["TP", "Offset"],
+        )
+        self.log.dev("COMMITTING OFFSETS:\n%s", table)
+        assignment = self.assignment()
+        committable_offsets: dict[Any, int] = {}
+        revoked: dict[Any, int] = {}
+        for tp, offset in offsets.items():
+            if tp in assignment:
+                committable_offsets[tp] = offset
+            else:
+                revoked[tp] = offset
+        if revoked:
+            self.log.info(
+                "Discarded commit for revoked partitions that "
+                "will be eventually processed again: %r",
+                revoked,
+            )
+        if not committable_offsets:
+            return False
+        with flight_recorder(self.log, timeout=300.0) as on_timeout:
+            did_commit = False
+            on_timeout.info("+consumer.commit()")
+            if self.in_transaction:
+                did_commit = await self.transactions.commit(
+                    committable_offsets, start_new_transaction=start_new_transaction
+                )
+            else:
+                await self.app.producer.flush()
+                did_commit = await self._commit(committable_offsets)
+            on_timeout.info("-consumer.commit()")
+            if did_commit:
+                on_timeout.info("+tables.on_commit")
+                self.app.tables.on_commit(committable_offsets)
+                on_timeout.info("-tables.on_commit")
+                # the fix: only offsets Kafka took are committed
+                self._committed_offset.update(committable_offsets)
+                self.app.monitor.on_tp_commit(committable_offsets)
+        return bool(did_commit)
+
+    setattr(_commit_offsets, _MARK, True)
+    Consumer._commit_offsets = _commit_offsets  # type: ignore[method-assign]
 
 
 def _drain_buffer_on_flush() -> None:

@@ -317,3 +317,51 @@ def test_one_seek_back_for_a_broken_run_even_after_it_is_done() -> None:
         return h.processed, h.seeks
 
     assert asyncio.run(scenario()) == ([10, 11, 12, 13, 14, 15], [(TP, 12)])
+
+
+def _committing(did_commit: bool) -> Any:
+    """A consumer whose ``_commit`` answers ``did_commit`` (Kafka took the offsets or not),
+    with the bookkeeping ``Consumer._commit_offsets`` writes."""
+    from collections import defaultdict
+
+    from faust.transport.consumer import Consumer
+
+    apply_faust_fixes()
+    tp = TopicPartition("care.inbound", 0)
+    seen: list[Any] = []
+
+    async def commit(offsets: Any) -> bool:
+        return did_commit
+
+    async def flush() -> None:
+        return None
+
+    fake = SimpleNamespace(
+        log=SimpleNamespace(dev=lambda *a: None, info=lambda *a: None),
+        assignment=lambda: {tp},
+        in_transaction=False,
+        app=SimpleNamespace(
+            producer=SimpleNamespace(flush=flush),
+            tables=SimpleNamespace(on_commit=lambda offsets: seen.append(("tables", offsets))),
+            monitor=SimpleNamespace(on_tp_commit=lambda offsets: seen.append(("monitor", offsets))),
+        ),
+        _commit=commit,
+        _committed_offset=defaultdict(lambda: None, {tp: 568}),
+    )
+    return Consumer._commit_offsets, fake, tp, seen
+
+
+def test_a_refused_commit_leaves_the_committed_offsets_as_kafka_has_them() -> None:
+    """faust-streaming PR #692: a commit Kafka refused (UnknownMemberIdError in a rejoin)
+    must not be bookkept as committed, or ``_new_offset`` sees a gap before the acknowledged
+    records and never commits the partition again."""
+    commit_offsets, fake, tp, seen = _committing(did_commit=False)
+    assert asyncio.run(commit_offsets(fake, {tp: 615})) is False
+    assert fake._committed_offset[tp] == 568 and seen == []
+
+
+def test_a_commit_kafka_took_is_bookkept() -> None:
+    commit_offsets, fake, tp, seen = _committing(did_commit=True)
+    assert asyncio.run(commit_offsets(fake, {tp: 615})) is True
+    assert fake._committed_offset[tp] == 615
+    assert seen == [("tables", {tp: 615}), ("monitor", {tp: 615})]
